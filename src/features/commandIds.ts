@@ -1,0 +1,34 @@
+/**
+ * Every command id of the extension, in one place. Titles, categories and menus are in
+ * package.json; ids must match it (a unit test checks both ways).
+ */
+export const commandIds = {
+  refresh: 'kubeNet.refresh',
+  switchContext: 'kubeNet.switchContext',
+  retry: 'kubeNet.retry',
+  copyPodIp: 'kubeNet.copyPodIp',
+  copyClusterIp: 'kubeNet.copyClusterIp',
+  showLog: 'kubeNet.showLog',
+} as const;
+
+/** One of the command ids. */
+export type CommandId = (typeof commandIds)[keyof typeof commandIds];
+
+/** View and container ids contributed in package.json. */
+export const viewIds = {
+  container: 'kubeNet',
+  cluster: 'kubeNet.cluster',
+} as const;
+
+/** Webview panel view types. */
+export const webviewTypes = {
+  report: 'kubeNet.report',
+} as const;
+
+/** Context keys set with `setContext`, used in `when` clauses of package.json. */
+export const contextKeys = {
+  /** `loading` | `noConfig` | `invalidConfig` | `noContext` | `connecting` | `ready` | `error` */
+  state: 'kubeNet.state',
+  /** True when the kubeconfig has more than one context. */
+  hasManyContexts: 'kubeNet.hasManyContexts',
+} as const;

@@ -1,0 +1,234 @@
+/**
+ * Hosts reports (src/protocol/report.ts) in webview panels: strict CSP with a nonce, assets
+ * only from dist/, a `ready` handshake before the first post, messages validated at run time,
+ * the report kept in webview state and restored by a serializer after a reload.
+ *
+ * Other features call `showReport(report, options)` on the `ReportPanels` service.
+ */
+
+import { randomBytes } from 'node:crypto';
+
+import * as vscode from 'vscode';
+
+import { copyableTexts, isReportWebviewState, isWebviewToHostMessage } from '../protocol/report.js';
+import type { HostToWebviewMessage, MessageHandlers, Report, WebviewToHostMessage } from '../protocol/report.js';
+import type { Logger } from '../util/log.js';
+import { webviewTypes } from './commandIds.js';
+import { plainText } from './markdown.js';
+
+/** Where and how to show a report. */
+export interface ShowReportOptions {
+  /**
+   * Reports with the same key replace each other in one panel (e.g. `veth:<ns>/<pod>`);
+   * without a key every report opens its own panel.
+   */
+  readonly key?: string;
+  /** Default: beside the active editor. */
+  readonly viewColumn?: vscode.ViewColumn;
+  /** Keep the focus where it is. */
+  readonly preserveFocus?: boolean;
+}
+
+/** A shown report; `update` replaces its content. */
+export interface ReportHandle {
+  readonly panel: vscode.WebviewPanel;
+  update(report: Report): void;
+  /** Fires when the user closes the panel. */
+  readonly onDidDispose: vscode.Event<void>;
+}
+
+/** Creates and tracks report panels. */
+export class ReportPanels implements vscode.Disposable {
+  private readonly byKey = new Map<string, ReportPanelHost>();
+  private readonly hosts = new Set<ReportPanelHost>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Logger,
+  ) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(webviewTypes.report, {
+      deserializeWebviewPanel: async (panel, state: unknown) => {
+        if (!isReportWebviewState(state)) {
+          this.log.debug('[ReportPanel] nothing to restore; closing the panel');
+          panel.dispose();
+          return;
+        }
+        this.log.debug('[ReportPanel] restoring a report panel');
+        this.adopt(panel, state.report, undefined);
+      },
+    });
+  }
+
+  /** Shows `report` in a panel (a new one, or the one with the same `options.key`). */
+  showReport(report: Report, options: ShowReportOptions = {}): ReportHandle {
+    const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
+    if (existing !== undefined) {
+      existing.update(report);
+      existing.panel.reveal(options.viewColumn, options.preserveFocus ?? false);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      webviewTypes.report,
+      plainText(report.title, 80),
+      { viewColumn: options.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? false },
+      this.webviewOptions(),
+    );
+    return this.adopt(panel, report, options.key);
+  }
+
+  private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      enableCommandUris: false,
+      enableForms: false,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist')],
+    };
+  }
+
+  private adopt(panel: vscode.WebviewPanel, report: Report, key: string | undefined): ReportPanelHost {
+    panel.webview.options = this.webviewOptions();
+    const host = new ReportPanelHost(panel, report, this.extensionUri, this.log);
+    this.hosts.add(host);
+    if (key !== undefined) {
+      this.byKey.set(key, host);
+    }
+    host.onDidDispose(() => {
+      this.hosts.delete(host);
+      if (key !== undefined && this.byKey.get(key) === host) {
+        this.byKey.delete(key);
+      }
+    });
+    return host;
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    for (const host of [...this.hosts]) {
+      host.panel.dispose();
+    }
+  }
+}
+
+/** One panel: its HTML, its handshake and its messages. */
+class ReportPanelHost implements ReportHandle {
+  private report: Report;
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposeEmitter.event;
+
+  private readonly handlers: MessageHandlers<WebviewToHostMessage> = {
+    ready: () => {
+      this.ready = true;
+      this.post({ type: 'render', report: this.report });
+    },
+    copy: (message) => {
+      // Only what the report offers for copying; a compromised page cannot fill the clipboard.
+      if (!copyableTexts(this.report).has(message.text)) {
+        this.log.warn('[ReportPanel] ignored a copy request for text that is not in the report');
+        return;
+      }
+      void vscode.env.clipboard.writeText(message.text).then(
+        () => vscode.window.setStatusBarMessage(vscode.l10n.t('Copied to the clipboard'), 3000),
+        (error: unknown) => this.log.error(`[ReportPanel] clipboard write failed: ${String(error)}`),
+      );
+    },
+  };
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    report: Report,
+    extensionUri: vscode.Uri,
+    private readonly log: Logger,
+  ) {
+    this.report = report;
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
+      panel.onDidChangeViewState(() => {
+        // With retainContextWhenHidden off, a hidden panel's page is discarded; it says
+        // `ready` again when it comes back.
+        if (!panel.visible) {
+          this.ready = false;
+        }
+      }),
+      panel.onDidDispose(() => this.disposeHost()),
+    );
+    panel.webview.html = reportHtml(panel.webview, extensionUri);
+  }
+
+  update(report: Report): void {
+    this.report = report;
+    this.panel.title = plainText(report.title, 80);
+    if (this.ready) {
+      this.post({ type: 'render', report });
+    }
+  }
+
+  private receive(message: unknown): void {
+    if (!isWebviewToHostMessage(message)) {
+      this.log.warn('[ReportPanel] dropped a malformed message from the webview');
+      return;
+    }
+    dispatch(this.handlers, message);
+  }
+
+  private post(message: HostToWebviewMessage): void {
+    void this.panel.webview.postMessage(message).then(
+      (delivered) => {
+        if (!delivered) {
+          this.log.debug('[ReportPanel] message not delivered (panel hidden); it will be sent on the next ready');
+        }
+      },
+      (error: unknown) => this.log.error(`[ReportPanel] postMessage failed: ${String(error)}`),
+    );
+  }
+
+  private disposeHost(): void {
+    for (const disposable of this.disposables.splice(0)) {
+      disposable.dispose();
+    }
+    this.disposeEmitter.fire();
+    this.disposeEmitter.dispose();
+  }
+}
+
+function dispatch(handlers: MessageHandlers<WebviewToHostMessage>, message: WebviewToHostMessage): void {
+  switch (message.type) {
+    case 'ready':
+      handlers.ready(message);
+      break;
+    case 'copy':
+      handlers.copy(message);
+      break;
+  }
+}
+
+/** The page: no data in it (the report arrives by message), assets from dist/, one nonce. */
+export function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('hex');
+  const asset = (...segments: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', ...segments)).toString();
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource}`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('codicons', 'codicon.css')}" nonce="${nonce}">
+<link rel="stylesheet" href="${asset('webview.css')}" nonce="${nonce}">
+<title>Report</title>
+</head>
+<body>
+<main id="report" aria-live="polite"></main>
+<script nonce="${nonce}" src="${asset('webview.js')}"></script>
+</body>
+</html>`;
+}
