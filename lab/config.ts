@@ -53,6 +53,7 @@ export const LAB_NODES: readonly LabNodeSpec[] = [
   { name: 'lab-control-plane', internalIP: '198.18.0.11', podCIDR: '198.18.1.0/24', bridgeIP: '198.18.1.1', proxyMode: 'iptables' },
   { name: 'lab-worker', internalIP: '198.18.0.12', podCIDR: '198.18.2.0/24', bridgeIP: '198.18.2.1', proxyMode: 'iptables' },
   { name: 'lab-worker2', internalIP: '198.18.0.13', podCIDR: '198.18.3.0/24', bridgeIP: '198.18.3.1', proxyMode: 'iptables' },
+  { name: 'lab-worker3', internalIP: '198.18.0.14', podCIDR: '198.18.4.0/24', bridgeIP: '198.18.4.1', proxyMode: 'nftables' },
 ];
 
 /** Network namespace name for a node. */
@@ -69,6 +70,7 @@ export const AVAILABLE_IMAGES: readonly string[] = [
   'docker.io/nicolaka/netshoot:v0.13',
   'nicolaka/netshoot:v0.13',
   'registry.k8s.io/e2e-test-images/agnhost:2.52',
+  'registry.k8s.io/kube-proxy:v1.32.2',
 ];
 
 /** What a container of a given image runs in the lab (behaviour, not a rootfs). */

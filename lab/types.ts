@@ -40,7 +40,11 @@ export interface SpawnSpec {
   readonly args: readonly string[];
 }
 
-/** The live API state the data plane (kube-proxy rules, cluster DNS) follows. */
+/**
+ * The live API state the data plane (kube-proxy rules, cluster DNS) follows. The objects are
+ * the API server's stored JSON (wire form): timestamps are RFC 3339 strings, not Dates, and
+ * they must not be mutated.
+ */
 export interface ClusterState {
   readonly services: readonly V1Service[];
   readonly endpointSlices: readonly V1EndpointSlice[];

@@ -23,6 +23,7 @@ import type { DnsView } from './dnsRecords.js';
 import type { DnsServerMessage } from './dnsServer.js';
 import { PodAddressAllocator } from './ipam.js';
 import { cidrContains, collectServicePorts, kubeProxyRestoreText, nodeBaseRestoreText } from './kubeProxyRules.js';
+import { applyNftablesScript, kubeletOnlyRestoreText, kubeProxyNftablesScript } from './kubeProxyNftables.js';
 import type { ProxyServicePort } from './kubeProxyRules.js';
 import {
   assertContainerId,
@@ -117,10 +118,10 @@ const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:
 /**
  * The lab's data plane on real Linux networking: an underlay namespace with a bridge, one
  * namespace per node (bridge `cni0`, routes to the other nodes' pod CIDRs, kube-proxy's
- * iptables rules, a kube-proxy health/proxyMode endpoint), one namespace per ordinary pod
- * with a veth pair to its node's bridge, and one real process per container in a cgroup whose
- * path names the container ID. Nothing is ever connected to the root network namespace, and
- * every name carries the lab prefix.
+ * rules in iptables or nftables mode, a kube-proxy health/proxyMode endpoint), one
+ * namespace per ordinary pod with a veth pair to its node's bridge, and one real process per
+ * container in a cgroup whose path names the container ID. Nothing is ever connected to the
+ * root network namespace, and every name carries the lab prefix.
  */
 export class LinuxLabNetwork implements LabNetwork {
   private readonly prefix = LAB_PREFIX;
@@ -248,7 +249,9 @@ export class LinuxLabNetwork implements LabNetwork {
           'net.ipv4.conf.eth0.send_redirects=0',
           'net.ipv4.conf.all.route_localnet=1',
         ]);
-        await runChecked(ip, ['netns', 'exec', node.netns, this.iptablesRestore, '-w', '5'], { input: nodeBaseRestoreText() });
+        // A node in nftables mode has only kubelet's iptables chains; kube-proxy's live in `table ip kube-proxy`.
+        const baseRules = node.spec.proxyMode === 'nftables' ? kubeletOnlyRestoreText() : nodeBaseRestoreText();
+        await runChecked(ip, ['netns', 'exec', node.netns, this.iptablesRestore, '-w', '5'], { input: baseRules });
         node.ready = true;
       }),
     );
@@ -565,11 +568,19 @@ export class LinuxLabNetwork implements LabNetwork {
         if (!node.ready) {
           return;
         }
-        if (node.spec.proxyMode !== 'iptables') {
-          if (node.lastRulesText === undefined) {
-            node.lastRulesText = '';
-            this.log(`[LabNet] node ${node.spec.name}: proxy mode ${node.spec.proxyMode} has no rule writer yet; no service rules there`);
+        if (node.spec.proxyMode === 'nftables') {
+          const script = kubeProxyNftablesScript(node.spec, servicePorts, (problem) => this.log(`[LabNet] node ${node.spec.name}: ${problem}`));
+          if (script === node.lastRulesText) {
+            return;
           }
+          const applied = await applyNftablesScript(node.netns, script);
+          if (applied.exitCode !== 0) {
+            errors.push(`node ${node.spec.name}: nft -f: ${applied.stderr.trim()}`);
+            node.lastRulesText = undefined;
+            return;
+          }
+          node.lastRulesText = script;
+          written.push(node.spec.name);
           return;
         }
         const current = kubeProxyRestoreText(node.spec, servicePorts);

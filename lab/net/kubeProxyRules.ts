@@ -31,7 +31,7 @@ const KUBE_PROXY_CANARY = 'KUBE-PROXY-CANARY';
 const KUBE_KUBELET_CANARY = 'KUBE-KUBELET-CANARY';
 
 /** `fmt.Sprintf("%#08x", 1<<14)`, as kube-proxy formats its masquerade mark. */
-const MASQUERADE_MARK = '0x004000';
+export const MASQUERADE_MARK = '0x004000';
 const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
 
 const SERVICE_CHAIN_PREFIXES = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-SEP-', 'KUBE-FW-', 'KUBE-EXT-'];
@@ -251,23 +251,23 @@ function compareStrings(left: string, right: string): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-function externallyAccessible(port: ProxyServicePort): boolean {
+export function externallyAccessible(port: ProxyServicePort): boolean {
   return port.nodePort !== 0 || port.loadBalancerIPs.length > 0 || port.externalIPs.length > 0;
 }
 
-function externalPolicyLocal(port: ProxyServicePort): boolean {
+export function externalPolicyLocal(port: ProxyServicePort): boolean {
   return externallyAccessible(port) && port.externalPolicyLocal;
 }
 
-function usesClusterEndpoints(port: ProxyServicePort): boolean {
+export function usesClusterEndpoints(port: ProxyServicePort): boolean {
   return !port.internalPolicyLocal || (externallyAccessible(port) && !port.externalPolicyLocal);
 }
 
-function usesLocalEndpoints(port: ProxyServicePort): boolean {
+export function usesLocalEndpoints(port: ProxyServicePort): boolean {
   return port.internalPolicyLocal || (externallyAccessible(port) && port.externalPolicyLocal);
 }
 
-interface Categorized {
+export interface Categorized {
   readonly clusterEndpoints: readonly ProxyEndpoint[];
   readonly localEndpoints: readonly ProxyEndpoint[];
   readonly allReachable: readonly ProxyEndpoint[];
@@ -275,7 +275,7 @@ interface Categorized {
 }
 
 /** kube-proxy's CategorizeEndpoints without topology: ready first, serving-terminating as fallback. */
-function categorizeEndpoints(port: ProxyServicePort, nodeName: string): Categorized {
+export function categorizeEndpoints(port: ProxyServicePort, nodeName: string): Categorized {
   let clusterEndpoints: ProxyEndpoint[] = [];
   let localEndpoints: ProxyEndpoint[] = [];
   let hasAnyEndpoints = false;
