@@ -237,7 +237,7 @@ export function seedPods(nodes: readonly LabNodeSpec[]): Pod[] {
     );
   }
   const webHash = templateHash('web');
-  for (const node of [first, second, third]) {
+  for (const node of nodes) {
     pods.push(
       podBody({
         name: `web-${webHash}-${randomNameSuffix(5)}`,
