@@ -105,7 +105,7 @@ async function main() {
       tail = (tail + chunk.toString('utf8')).slice(-4096);
     });
     child.on('exit', (status, signal) => {
-      const count = (name) => Number(/^# ${name} (\d+)$/m.exec(tail)?.[1] ?? 'NaN');
+      const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tail)?.[1] ?? 'NaN');
       summary = { passed: count('pass'), failed: count('fail'), skipped: count('skipped') };
       resolve(status ?? (signal ? 1 : 0));
     });
