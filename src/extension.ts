@@ -14,6 +14,9 @@ import type { RememberedContext } from './kube/kubeconfig.js';
 import { registerClusterCommands } from './features/clusterCommands.js';
 import { registerClusterTree } from './features/clusterTree.js';
 import { registerLogCommand } from './features/commands.js';
+import { DebugPods } from './features/diagnostics/debugPods.js';
+import { registerDiagnosticCommands } from './features/diagnostics/diagnosticCommands.js';
+import { registerKubernetesTools } from './features/kubernetesTools.js';
 import { ReportPanels } from './features/reportPanel.js';
 import type { ReportHandle, ShowReportOptions } from './features/reportPanel.js';
 import type { Report } from './protocol/report.js';
@@ -37,6 +40,7 @@ export interface KubeNetApi {
 const rememberedContextKey = 'kubeNet.rememberedContext';
 
 let activeModel: ClusterModel | undefined;
+let activeDebugPods: DebugPods | undefined;
 
 export function activate(context: vscode.ExtensionContext): KubeNetApi {
   const log = vscode.window.createOutputChannel('Kubernetes Network Inspector', { log: true });
@@ -60,6 +64,10 @@ export function activate(context: vscode.ExtensionContext): KubeNetApi {
   registerLogCommand(services);
   registerClusterTree(model, session, log, track);
   registerClusterCommands(services);
+  const debugPods = track(new DebugPods(model, log));
+  activeDebugPods = debugPods;
+  registerDiagnosticCommands({ ...services, debugPods });
+  registerKubernetesTools(services);
 
   track(
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -77,14 +85,20 @@ export function activate(context: vscode.ExtensionContext): KubeNetApi {
   } catch (error) {
     log.error(`[Extension] could not load the kubeconfig: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
+  // Sweeps the cluster's expired debug pods in the background.
+  debugPods.sync();
 
   return { showReport: (report, options) => reports.showReport(report, options) };
 }
 
-export function deactivate(): void {
+export async function deactivate(): Promise<void> {
   // Stop the watches at once; the subscriptions are disposed after this returns.
   activeModel?.dispose();
   activeModel = undefined;
+  // Delete this window's debug pods (bounded; what is left stops at its deadline).
+  const debugPods = activeDebugPods;
+  activeDebugPods = undefined;
+  await debugPods?.dispose();
 }
 
 function sessionInputs(): { setting: string | string[] | undefined; kubeconfigEnv: string | undefined; baseDir: string | undefined } {

@@ -12,6 +12,7 @@ import { PodNode, ServiceNode } from './clusterNodes.js';
 import { commandIds } from './commandIds.js';
 import { registerCommand } from './commands.js';
 import type { CommandServices } from './commands.js';
+import { kubernetesToolsPod, kubernetesToolsService } from './kubernetesTools.js';
 import { plainText } from './markdown.js';
 import { pickPod, pickService } from './pickers.js';
 
@@ -54,7 +55,10 @@ export function registerClusterCommands(services: ClusterCommandServices): void 
   registerCommand(
     commandIds.copyPodIp,
     async (arg: unknown) => {
-      const pod = arg instanceof PodNode ? latestPod(model, arg) : await pickPod(model, (candidate) => candidate.podIP !== undefined);
+      const pod =
+        arg instanceof PodNode
+          ? latestPod(model, arg)
+          : ((await kubernetesToolsPod(arg, model)) ?? (await pickPod(model, (candidate) => candidate.podIP !== undefined)));
       if (pod.podIP === undefined) {
         void vscode.window.showInformationMessage(
           vscode.l10n.t('Pod {0} has no IP address yet.', plainText(`${pod.namespace}/${pod.name}`)),
@@ -70,7 +74,9 @@ export function registerClusterCommands(services: ClusterCommandServices): void 
     commandIds.copyClusterIp,
     async (arg: unknown) => {
       const service =
-        arg instanceof ServiceNode ? latestService(model, arg) : await pickService(model, (candidate) => candidate.clusterIP !== undefined);
+        arg instanceof ServiceNode
+          ? latestService(model, arg)
+          : ((await kubernetesToolsService(arg, model)) ?? (await pickService(model, (candidate) => candidate.clusterIP !== undefined)));
       if (service.clusterIP === undefined) {
         void vscode.window.showInformationMessage(
           vscode.l10n.t('Service {0} has no ClusterIP.', plainText(`${service.namespace}/${service.name}`)),

@@ -9,6 +9,11 @@ export const commandIds = {
   copyPodIp: 'kubeNet.copyPodIp',
   copyClusterIp: 'kubeNet.copyClusterIp',
   showLog: 'kubeNet.showLog',
+  showVeth: 'kubeNet.showVeth',
+  digInPod: 'kubeNet.digInPod',
+  runInPodNetns: 'kubeNet.runInPodNetns',
+  openPodNetnsTerminal: 'kubeNet.openPodNetnsTerminal',
+  removeDebugPods: 'kubeNet.removeDebugPods',
 } as const;
 
 /** One of the command ids. */
@@ -31,4 +36,11 @@ export const contextKeys = {
   state: 'kubeNet.state',
   /** True when the kubeconfig has more than one context. */
   hasManyContexts: 'kubeNet.hasManyContexts',
+  /** True while this window has at least one debug pod alive. */
+  hasDebugPods: 'kubeNet.hasDebugPods',
+} as const;
+
+/** Status bar item ids. */
+export const statusBarIds = {
+  debugPods: 'kubeNet.debugPods',
 } as const;

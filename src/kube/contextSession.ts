@@ -63,6 +63,8 @@ export type ContextSessionInputs = Omit<KubeconfigPathInputs, 'homeDir'>;
 /** Keeps the cluster model on the right context of the right kubeconfig. */
 export class ContextSession implements Disposable {
   private inputs: ContextSessionInputs = {};
+  /** A `KUBECONFIG`-style path list another tool selected (see `followKubeconfig`). */
+  private followed: string | undefined;
   private loaded: LoadedKubeconfig | undefined;
   private watcher: KubeconfigWatcher | undefined;
   private watchedPaths = '';
@@ -81,7 +83,7 @@ export class ContextSession implements Disposable {
 
   /** The kubeconfig files in use (after `configure`). */
   get paths(): readonly string[] {
-    return resolveKubeconfigPaths({ ...this.inputs, homeDir: this.options.homeDir }).paths;
+    return resolveKubeconfigPaths(this.pathInputs()).paths;
   }
 
   /** Sets the inputs (setting, KUBECONFIG, workspace folder) and reloads. */
@@ -91,12 +93,33 @@ export class ContextSession implements Disposable {
   }
 
   /**
+   * Follows the kubeconfig another tool selects (the Kubernetes extension's): its path list takes
+   * the place of `KUBECONFIG` and ~/.kube/config, while the `kubeNet.kubeconfig` setting still
+   * wins. `undefined` stops following. Reloads when the list changed.
+   */
+  followKubeconfig(paths: string | undefined): void {
+    if (paths === this.followed) {
+      return;
+    }
+    this.followed = paths;
+    this.reload();
+  }
+
+  private pathInputs(): KubeconfigPathInputs {
+    return {
+      ...this.inputs,
+      ...(this.followed === undefined ? {} : { kubeconfigEnv: this.followed }),
+      homeDir: this.options.homeDir,
+    };
+  }
+
+  /**
    * Reads the kubeconfig again and restarts the model if the chosen context, its cluster or its
    * user changed, or if `force` is set, or if the model is in an error state (the user may
    * have fixed the cause).
    */
   reload(force = false): void {
-    const { paths, source } = resolveKubeconfigPaths({ ...this.inputs, homeDir: this.options.homeDir });
+    const { paths, source } = resolveKubeconfigPaths(this.pathInputs());
     this.aimWatcher(paths);
     let loaded: LoadedKubeconfig;
     try {

@@ -287,8 +287,11 @@ describe('ClusterTreeBuilder', () => {
 
 describe('contextValue tokens and package.json menus', () => {
   it('offers Copy Pod IP only on pods with an IP, Copy ClusterIP only on services with one', () => {
-    assert.deepEqual(itemCommands('pod;running;ready;hasIp;hasNode;'), ['kubeNet.copyPodIp']);
+    const podDiagnostics = ['kubeNet.digInPod', 'kubeNet.openPodNetnsTerminal', 'kubeNet.runInPodNetns', 'kubeNet.showVeth'];
+    assert.deepEqual(itemCommands('pod;running;ready;hasIp;hasNode;'), ['kubeNet.copyPodIp', ...podDiagnostics].sort());
+    assert.deepEqual(itemCommands('pod;running;hasNode;hostNetwork;'), podDiagnostics);
     assert.deepEqual(itemCommands('pod;pending;'), []);
+    assert.deepEqual(itemCommands('pod;succeeded;hasNode;'), []);
     assert.deepEqual(itemCommands('pods;'), []);
     assert.deepEqual(itemCommands('service;clusterIP;hasClusterIp;'), ['kubeNet.copyClusterIp']);
     assert.deepEqual(itemCommands('service;clusterIP;headless;'), []);

@@ -76,9 +76,19 @@ describe('package.json contributions', () => {
   });
 
   it('declares only settings that the code reads', () => {
-    assert.deepEqual(Object.keys(manifest.contributes.configuration.properties).sort(), ['kubeNet.kubeconfig', 'kubeNet.namespaces.hideSystem']);
-    const sources = ['src/extension.ts', 'src/features/clusterTree.ts'].map((file) => fs.readFileSync(path.join(root, file), 'utf8')).join('\n');
+    const debugPodSettings = ['image', 'namespace', 'imagePullSecrets', 'lifetimeSeconds', 'idleTimeoutSeconds'];
+    assert.deepEqual(
+      Object.keys(manifest.contributes.configuration.properties).sort(),
+      ['kubeNet.kubeconfig', 'kubeNet.namespaces.hideSystem', ...debugPodSettings.map((name) => `kubeNet.debugPod.${name}`)].sort(),
+    );
+    const sources = ['src/extension.ts', 'src/features/clusterTree.ts', 'src/features/diagnostics/debugPods.ts']
+      .map((file) => fs.readFileSync(path.join(root, file), 'utf8'))
+      .join('\n');
     assert.match(sources, /get<unknown>\('kubeconfig'\)/);
     assert.match(sources, /'namespaces\.hideSystem'/);
+    assert.match(sources, /'kubeNet\.debugPod'/);
+    for (const name of debugPodSettings) {
+      assert.match(sources, new RegExp(`get<unknown>\\('${name}'\\)`), `kubeNet.debugPod.${name} is read`);
+    }
   });
 });
