@@ -26,9 +26,12 @@ const CLOSE_BRACE = 125;
  *
  * nftables: blanks, `,` and `;` separate words; `{` and `}` are words of their own; `"…"` is
  * one word; `#` outside a string starts a comment that ends the line's words.
+ *
+ * Pass `out` to reuse one array over many lines (it is cleared first).
  */
-export function wordSpans(line: string, syntax: DumpSyntax): number[] {
-  const out: number[] = [];
+export function wordSpans(line: string, syntax: DumpSyntax, out: number[] = []): number[] {
+  // `out` is cleared and reused, so a caller scanning many lines allocates one array.
+  out.length = 0;
   const length = line.length;
   const nft = syntax === 'nftables';
   let i = 0;
