@@ -9,7 +9,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 /** Packages by purpose; the lab's tools are the ones the tutorial uses on a node. */
 const PACKAGES = {
   lab: ['python3', 'iproute2', 'iptables', 'nftables', 'conntrack', 'dnsutils', 'ipvsadm', 'openssl', 'procps', 'util-linux', 'curl'],
-  e2e: ['chromium', 'libkrb5-dev'],
+  e2e: ['chromium', 'libkrb5-dev', 'busybox'],
 };
 
 function isInstalled(name) {

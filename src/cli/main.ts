@@ -19,6 +19,7 @@ import { showVeth } from '../diagnostics/veth.js';
 import { UsageError, parseArgs, usageText } from './args.js';
 import type { ParsedCommand } from './args.js';
 import { clean, formatCleanup, formatDig, formatVeth } from './format.js';
+import { isDataPlaneCommand, runDataPlaneCommand, validateDataPlaneArgs } from './dataPlaneCommands.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -64,7 +65,7 @@ export async function main(argv: readonly string[], io: CliIo, signal?: AbortSig
   }
 
   const logger = stderrLogger(io, options.verbose);
-  const needsDebugPod = command === 'veth' || command === 'dig' || command === 'exec';
+  const needsDebugPod = command === 'veth' || command === 'dig' || command === 'exec' || isDataPlaneCommand(command);
   if (needsDebugPod && !options.yes && io.stdin.isTTY !== true) {
     io.stderr.write(
       `${io.program}: refusing to create a privileged debug pod without asking, and there is no terminal to ask on (stdin is not a TTY). ` +
@@ -79,7 +80,9 @@ export async function main(argv: readonly string[], io: CliIo, signal?: AbortSig
 
   let ref: PodRef | undefined;
   try {
-    if (needsDebugPod) {
+    if (isDataPlaneCommand(command)) {
+      validateDataPlaneArgs(parsed);
+    } else if (needsDebugPod) {
       ref = parsePodRef(parsed.args[0]);
     }
     if (command === 'dig' && !isValidDnsName(parsed.args[1])) {
@@ -106,7 +109,7 @@ export async function main(argv: readonly string[], io: CliIo, signal?: AbortSig
     }
   }
 
-  const execLimitSeconds = command === 'exec' ? (options.timeoutSeconds ?? 60) : undefined;
+  const execLimitSeconds = command === 'exec' ? (options.timeoutSeconds ?? 60) : command === 'conntrack' && options.events ? (options.durationSeconds ?? 60) : undefined;
   const manager = new DebugPodManager({
     kubeConfig,
     ownerId: `cli-${newOwnerId()}`,
@@ -131,6 +134,15 @@ export async function main(argv: readonly string[], io: CliIo, signal?: AbortSig
     const sweep = await manager.sweepExpired();
     for (const item of sweep.deleted) {
       logger.info(`swept expired debug pod ${item.namespace}/${item.name} (${item.reason})`);
+    }
+    if (isDataPlaneCommand(command)) {
+      return await runDataPlaneCommand(parsed, context, {
+        write: (text) => io.stdout.write(text),
+        writeError: (text) => io.stderr.write(text),
+        json: options.json,
+        signal,
+        onProgress,
+      });
     }
     if (ref === undefined) {
       throw new UsageError('no pod given');

@@ -48,7 +48,17 @@ export interface PodSummary {
   readonly phase: string | null;
 }
 
-export type DiagnosticErrorCode = 'invalid-input' | 'pod-not-found' | 'pod-not-running' | 'dns-service-not-found' | 'api' | 'command-failed';
+export type DiagnosticErrorCode =
+  | 'invalid-input'
+  | 'pod-not-found'
+  | 'pod-not-running'
+  | 'dns-service-not-found'
+  | 'api'
+  | 'command-failed'
+  | 'node-not-found'
+  | 'service-not-found'
+  | 'tool-missing'
+  | 'not-permitted';
 
 export class DiagnosticError extends Error {
   override readonly name = 'DiagnosticError';
