@@ -195,7 +195,9 @@ describe('trace of lab-apps/web', () => {
     const removedTarget = /--to-destination (\S+)/.exec(await inNode(node, ['iptables', '-t', 'nat', '-S', removedSep]))?.[1] ?? '';
     const fakeChain = `KUBE-SEP-KNITEST${randomBytes(3).toString('hex').toUpperCase()}`;
     const fakeTarget = '198.18.2.250:8080';
-    const restore = `*nat\n-I ${jumps[0].slice(3)}\nCOMMIT\n`.replace(`-I ${svcChain} `, `-I ${svcChain} 1 `);
+    // Put the jump back where it was: kube-proxy's chain may start with a KUBE-MARK-MASQ rule.
+    const position = before.split('\n').filter((line) => line.startsWith('-A ')).indexOf(jumps[0]) + 1;
+    const restore = `*nat\n-I ${jumps[0].slice(3)}\nCOMMIT\n`.replace(`-I ${svcChain} `, `-I ${svcChain} ${position} `);
     try {
       await inNode(node, ['iptables', '-t', 'nat', '-N', fakeChain]);
       await inNode(node, ['iptables', '-t', 'nat', '-A', fakeChain, '-p', 'tcp', '-m', 'comment', '--comment', 'lab-apps/web:http', '-j', 'DNAT', '--to-destination', fakeTarget]);
