@@ -6,8 +6,10 @@
  * - extension: the extension host side (Node), src/extension.ts -> dist/extension.js (CommonJS).
  *   @kubernetes/client-node 1.x is ESM-only; bundling it into CommonJS here is what lets the
  *   extension run on the Node of VS Code 1.90 (20.9, no require(esm)).
+ *   Also the rules index worker, src/features/rules/rulesWorker.ts -> dist/rulesWorker.js.
  * - webview: the report panel front end (browser), webview-ui/src/main.ts -> dist/webview.js,
- *   plus its stylesheet and the codicon font copied to dist/.
+ *   and the conntrack view, webview-ui/src/conntrack.ts -> dist/conntrack.js, plus their
+ *   stylesheets and the codicon font copied to dist/.
  */
 
 const fs = require('node:fs');
@@ -49,7 +51,8 @@ module.exports = (_env, argv) => {
     name: 'extension',
     target: 'node20',
     mode: production ? 'production' : 'development',
-    entry: { extension: './src/extension.ts' },
+    // rulesWorker: the worker thread of the rules index, loaded from beside extension.js (dist/).
+    entry: { extension: './src/extension.ts', rulesWorker: './src/features/rules/rulesWorker.ts' },
     output: {
       path: path.join(root, 'dist'),
       filename: '[name].js',
@@ -73,6 +76,15 @@ module.exports = (_env, argv) => {
       extensionAlias: { '.js': ['.ts', '.js'] },
       conditionNames: ['node', 'import', 'require', 'default'],
       mainFields: ['module', 'main'],
+      // Code that can never run in the extension host, left out of the bundle (an empty module
+      // stands in; the import still resolves):
+      alias: {
+        // node-fetch 2 (client-node's HTTP) takes `Url.URL || whatwgUrl.URL`: Node always has
+        // URL, so the polyfill (and its 260 KB IDNA table, tr46) is never reached.
+        'whatwg-url': false,
+        // Only client-node's `Cp` (kubectl cp) uses tar-fs; the extension never copies files.
+        'tar-fs': false,
+      },
     },
     module: {
       rules: [
@@ -97,7 +109,7 @@ module.exports = (_env, argv) => {
     name: 'webview',
     target: ['web', 'es2022'],
     mode: production ? 'production' : 'development',
-    entry: { webview: './webview-ui/src/main.ts' },
+    entry: { webview: './webview-ui/src/main.ts', conntrack: './webview-ui/src/conntrack.ts' },
     output: { path: path.join(root, 'dist'), filename: '[name].js' },
     // No eval-based source maps: the webview CSP forbids eval.
     devtool: production ? false : 'inline-source-map',
@@ -122,6 +134,7 @@ module.exports = (_env, argv) => {
     plugins: [
       copyFiles([
         { from: 'webview-ui/src/style.css', to: 'webview.css' },
+        { from: 'webview-ui/src/conntrack.css', to: 'conntrack.css' },
         { from: 'node_modules/@vscode/codicons/dist/codicon.css', to: 'codicons/codicon.css' },
         { from: 'node_modules/@vscode/codicons/dist/codicon.ttf', to: 'codicons/codicon.ttf' },
       ]),

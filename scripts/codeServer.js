@@ -251,19 +251,22 @@ function ensureCodeServer() {
 }
 
 /** What goes into the VSIX, relative to the extension's root (as `.vscodeignore` would leave it). */
-const EXTENSION_FILES = [/^package\.json$/, /^package\.nls(\.[\w-]+)?\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE(\.\w+)?$/, /^dist\//, /^media\//, /^l10n\//];
+const EXTENSION_FILES = [/^package\.json$/, /^package\.nls(\.[\w-]+)?\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE(\.\w+)?$/, /^dist\/(?!.*\.map$)/, /^media\/(?!icon\.svg$)/, /^syntaxes\//, /^l10n\//];
+
+/** Every file (for test fixtures, whose layout is not a built extension's). */
+const ALL_FILES = [/^/];
 
 /** Lists an extension's files that belong in its package, as forward-slash relative paths. */
-function extensionFiles(extensionRoot) {
+function extensionFiles(extensionRoot, patterns = EXTENSION_FILES) {
   const files = [];
   const walk = (relative) => {
     for (const entry of fs.readdirSync(path.join(extensionRoot, relative), { withFileTypes: true })) {
       const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (entry.name !== 'node_modules' && !entry.name.startsWith('.') && EXTENSION_FILES.some((pattern) => pattern.test(`${child}/`))) {
+        if (entry.name !== 'node_modules' && !entry.name.startsWith('.') && patterns.some((pattern) => pattern.test(`${child}/`))) {
           walk(child);
         }
-      } else if (entry.isFile() && EXTENSION_FILES.some((pattern) => pattern.test(child))) {
+      } else if (entry.isFile() && patterns.some((pattern) => pattern.test(child))) {
         files.push(child);
       }
     }
@@ -276,11 +279,12 @@ function extensionFiles(extensionRoot) {
  * Packages an extension directory into a VSIX: a zip whose `extension/` folder is the extension
  * (VS Code reads `extension/package.json` and unpacks `extension/`). Checks that the manifest's
  * `main` file is included, so a missing build fails here with a clear message.
+ * `patterns` chooses the files (default: what `.vscodeignore` leaves of a built extension).
  * @returns {{ file: string, id: string, version: string, files: string[] }}
  */
-function packageVsix(extensionRoot, outFile) {
+function packageVsix(extensionRoot, outFile, patterns = EXTENSION_FILES) {
   const manifest = JSON.parse(fs.readFileSync(path.join(extensionRoot, 'package.json'), 'utf8'));
-  const files = extensionFiles(extensionRoot);
+  const files = extensionFiles(extensionRoot, patterns);
   if (manifest.main) {
     const main = path.posix.normalize(manifest.main).replace(/^\.\//, '');
     const candidates = [main, `${main}.js`];
@@ -347,30 +351,54 @@ function findVsce() {
 }
 
 /**
+ * The arguments of `vsce package` for this project. `npm run package` (scripts/package.js) and
+ * the end-to-end tests both package through {@link packageExtension}, so the tests install the
+ * same package a user gets: no dependencies (webpack bundled them), .vscodeignore applied,
+ * relative README links rewritten to the repository, nothing skipped or allowed missing.
+ */
+const VSCE_PACKAGE_ARGS = ['package', '--no-dependencies'];
+
+/**
+ * The lines of vsce's output that are warnings: its WARNING lines and the notice of a file
+ * that is most of the package.
+ */
+function vsceWarnings(output) {
+  return output.split('\n').filter((line) => /^\s*WARNING\b/.test(line) || /^\s*The file .* is large\b/.test(line)).map((line) => line.trim());
+}
+
+/**
  * Packages the extension as a user would get it: with @vscode/vsce when the project has it
- * (honours .vscodeignore, runs vscode:prepublish), otherwise with {@link packageVsix}.
- * @returns {{ file: string, id: string, version: string, tool: string }}
+ * (honours .vscodeignore), otherwise, saying so, with {@link packageVsix}.
+ * @returns {{ file: string, id: string, version: string, tool: string, output: string, warnings: string[] }}
  */
 function packageExtension(extensionRoot, outFile) {
   const vsce = findVsce();
   if (!vsce) {
-    return { ...packageVsix(extensionRoot, outFile), tool: 'built-in packager' };
+    log(`@vscode/vsce is not installed (run npm install): packaging ${extensionRoot} with the built-in packager, which only approximates .vscodeignore`);
+    return { ...packageVsix(extensionRoot, outFile), tool: 'built-in packager', output: '', warnings: [] };
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(extensionRoot, 'package.json'), 'utf8'));
   if (manifest.main && !fs.existsSync(path.resolve(extensionRoot, manifest.main)) && !fs.existsSync(path.resolve(extensionRoot, `${manifest.main}.js`))) {
     throw new Error(`${path.resolve(extensionRoot, manifest.main)} is missing: build the extension first (npm run build)`);
   }
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  const result = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', outFile], {
+  // stdin closed: a question of vsce (a missing LICENSE, repository...) fails instead of waiting.
+  const result = spawnSync(process.execPath, [vsce, ...VSCE_PACKAGE_ARGS, '--out', outFile], {
     cwd: extensionRoot,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 5 * 60 * 1000,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
   });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   if (result.status !== 0 || !fs.existsSync(outFile)) {
-    throw new Error(`vsce package failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+    throw new Error(`vsce package failed (exit ${result.status ?? result.signal}):\n${output}`);
   }
-  return { file: outFile, id: `${manifest.publisher}.${manifest.name}`.toLowerCase(), version: manifest.version, tool: 'vsce' };
+  const warnings = vsceWarnings(output);
+  for (const warning of warnings) {
+    log(`vsce: ${warning}`);
+  }
+  return { file: outFile, id: `${manifest.publisher}.${manifest.name}`.toLowerCase(), version: manifest.version, tool: 'vsce', output, warnings };
 }
 
 /**
@@ -553,11 +581,13 @@ function commonArguments(stateDir) {
  * everything it started and removes the temp directory.
  *
  * `extensionRoot` is packaged ({@link packageExtension}) and installed; `vsix` installs a
- * ready package instead.
+ * ready package instead. `extraExtensionRoots` are installed too, each packaged whole (test
+ * fixtures such as a stand-in of another extension). `locale` is VS Code's display language
+ * (`--locale`); it takes effect only when a language pack for it is installed.
  *
- * @param {{ extensionRoot?: string, vsix?: string, kubeconfig?: string, workspace?: string, port?: number,
+ * @param {{ extensionRoot?: string, vsix?: string, extraExtensionRoots?: string[], kubeconfig?: string, workspace?: string, port?: number,
  *   settings?: Record<string, unknown>, env?: Record<string, string>, idleTimeoutSeconds?: number,
- *   startTimeoutMs?: number }} options
+ *   startTimeoutMs?: number, locale?: string }} options
  */
 async function startCodeServer(options = {}) {
   const paths = codeServerPaths();
@@ -619,18 +649,25 @@ async function startCodeServer(options = {}) {
       // Packaged inside the state directory, so it goes with it (also after a crash: swept).
       extension = packageExtension(options.extensionRoot, path.join(stateDir, 'extension.vsix'));
       vsixFile = extension.file;
+      log(`installing ${extension.id} ${extension.version} packaged by ${extension.tool} (${Math.round(fs.statSync(vsixFile).size / 1024)} KiB)`);
     }
-    if (vsixFile) {
-      const result = spawnSync(paths.nodeBinary, [paths.entry, ...commonArguments(stateDir), '--install-extension', vsixFile, '--force'], {
+    const installVsix = (file) => {
+      const result = spawnSync(paths.nodeBinary, [paths.entry, ...commonArguments(stateDir), '--install-extension', file, '--force'], {
         encoding: 'utf8',
         env,
         timeout: 120_000,
       });
       const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
       if (result.status !== 0 || !/successfully installed/i.test(output)) {
-        throw new Error(`code-server --install-extension ${vsixFile} failed (exit ${result.status ?? result.signal}):\n${output}`);
+        throw new Error(`code-server --install-extension ${file} failed (exit ${result.status ?? result.signal}):\n${output}`);
       }
+    };
+    if (vsixFile) {
+      installVsix(vsixFile);
       installSeconds = (Date.now() - start) / 1000;
+    }
+    for (const [position, root] of (options.extraExtensionRoots ?? []).entries()) {
+      installVsix(packageVsix(root, path.join(stateDir, `extra-extension-${position}.vsix`), ALL_FILES).file);
     }
 
     const logFd = fs.openSync(logFile, 'a');
@@ -646,6 +683,7 @@ async function startCodeServer(options = {}) {
       '--disable-getting-started-override',
       '--disable-proxy',
       '--ignore-last-opened',
+      ...(options.locale ? ['--locale', options.locale] : []),
       ...(options.idleTimeoutSeconds ? ['--idle-timeout-seconds', String(options.idleTimeoutSeconds)] : []),
       workspace,
     ], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd] });

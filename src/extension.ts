@@ -13,13 +13,17 @@ import type { ContextMemory } from './kube/contextSession.js';
 import type { RememberedContext } from './kube/kubeconfig.js';
 import { registerClusterCommands } from './features/clusterCommands.js';
 import { registerClusterTree } from './features/clusterTree.js';
+import { registerDataPlaneCommands } from './features/dataPlane/dataPlaneCommands.js';
 import { registerLogCommand } from './features/commands.js';
 import { DebugPods } from './features/diagnostics/debugPods.js';
 import { registerDiagnosticCommands } from './features/diagnostics/diagnosticCommands.js';
 import { registerKubernetesTools } from './features/kubernetesTools.js';
 import { ReportPanels } from './features/reportPanel.js';
+import { registerRulesLanguages } from './features/rules/index.js';
 import type { ReportHandle, ShowReportOptions } from './features/reportPanel.js';
+import { registerWalkthrough } from './features/walkthrough.js';
 import type { Report } from './protocol/report.js';
+import { epochMilliseconds } from './util/timing.js';
 
 /** What features get: build them from these, never from globals. */
 export interface ExtensionServices {
@@ -43,6 +47,7 @@ let activeModel: ClusterModel | undefined;
 let activeDebugPods: DebugPods | undefined;
 
 export function activate(context: vscode.ExtensionContext): KubeNetApi {
+  const activateStartedAt = epochMilliseconds();
   const log = vscode.window.createOutputChannel('Kubernetes Network Inspector', { log: true });
   context.subscriptions.push(log);
   // The one funnel for disposables.
@@ -52,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): KubeNetApi {
   };
   const version = (context.extension.packageJSON as { version?: unknown }).version;
   log.info(`[Extension] Kubernetes Network Inspector ${String(version)} activating (VS Code ${vscode.version}, Node ${process.versions.node})`);
+  // With "[Timing] tree: first … rows" (clusterTree.ts): activation to the tree's first real rows.
+  log.info(`[Timing] activate started at ${activateStartedAt.toFixed(1)}`);
 
   const model = track(new ClusterModel({ log }));
   activeModel = model;
@@ -67,7 +74,10 @@ export function activate(context: vscode.ExtensionContext): KubeNetApi {
   const debugPods = track(new DebugPods(model, log));
   activeDebugPods = debugPods;
   registerDiagnosticCommands({ ...services, debugPods });
+  const rules = registerRulesLanguages(context, log);
+  registerDataPlaneCommands({ ...services, extensionUri: context.extensionUri, debugPods, rules });
   registerKubernetesTools(services);
+  registerWalkthrough(services);
 
   track(
     vscode.workspace.onDidChangeConfiguration((event) => {

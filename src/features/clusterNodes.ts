@@ -25,6 +25,10 @@ import { markdownTooltip, plainText } from './markdown.js';
 /** `vscode.l10n.t` or a stand-in: `{0}`-style placeholders. */
 export type Translate = (message: string, ...args: Array<string | number | boolean>) => string;
 
+/** English: what `vscode.l10n.t` gives without a translation (`{0}`-style placeholders filled). */
+export const englishTranslate: Translate = (message, ...args) =>
+  message.replace(/\{(\d+)\}/g, (match, position: string) => (Number(position) < args.length ? String(args[Number(position)]) : match));
+
 /** A codicon and an optional theme color id. */
 export interface IconSpec {
   readonly id: string;
@@ -105,7 +109,7 @@ export class ContextNode extends ClusterTreeNode {
         { key: t('Server'), value: this.server },
         { key: t('User'), value: this.details.user },
         { key: t('Namespace'), value: this.details.namespace },
-        { key: t('State'), value: phase },
+        { key: t('State'), value: phase === 'ready' ? t('connected') : phase === 'connecting' ? t('connecting') : t('error') },
         ...(phase === 'ready'
           ? [
               { key: t('Namespaces'), value: counts.namespaces },

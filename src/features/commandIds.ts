@@ -14,6 +14,17 @@ export const commandIds = {
   runInPodNetns: 'kubeNet.runInPodNetns',
   openPodNetnsTerminal: 'kubeNet.openPodNetnsTerminal',
   removeDebugPods: 'kubeNet.removeDebugPods',
+  refreshRules: 'kubeNet.refreshRules',
+  showDataPlane: 'kubeNet.showDataPlane',
+  showConntrack: 'kubeNet.showConntrack',
+  streamConntrackEvents: 'kubeNet.streamConntrackEvents',
+  stopConntrackEvents: 'kubeNet.stopConntrackEvents',
+  raiseConntrackMax: 'kubeNet.raiseConntrackMax',
+  showRules: 'kubeNet.showRules',
+  traceService: 'kubeNet.traceService',
+  showKubeServicesForService: 'kubeNet.showKubeServicesForService',
+  ipvsBackends: 'kubeNet.ipvsBackends',
+  openWalkthrough: 'kubeNet.openWalkthrough',
 } as const;
 
 /** One of the command ids. */
@@ -25,9 +36,15 @@ export const viewIds = {
   cluster: 'kubeNet.cluster',
 } as const;
 
+/** Walkthrough ids contributed in package.json (`contributes.walkthroughs`). */
+export const walkthroughIds = {
+  tutorial: 'kubeNet.tutorial',
+} as const;
+
 /** Webview panel view types. */
 export const webviewTypes = {
   report: 'kubeNet.report',
+  conntrack: 'kubeNet.conntrack',
 } as const;
 
 /** Context keys set with `setContext`, used in `when` clauses of package.json. */
@@ -38,6 +55,8 @@ export const contextKeys = {
   hasManyContexts: 'kubeNet.hasManyContexts',
   /** True while this window has at least one debug pod alive. */
   hasDebugPods: 'kubeNet.hasDebugPods',
+  /** True while a conntrack event stream of this window runs. */
+  streamingConntrack: 'kubeNet.streamingConntrack',
 } as const;
 
 /** Status bar item ids. */

@@ -64,6 +64,9 @@ export function userMessage(error: unknown): string {
     return describeProblem(error.problem, t);
   }
   if (error instanceof KubeconfigError) {
+    if (error.code === 'noConfig' && error.paths.length > 0) {
+      return t('No kubeconfig file found (looked at {0}).', error.paths.join(', '));
+    }
     return t('Kubeconfig: {0}', error.message);
   }
   if (error instanceof NotConnectedError) {

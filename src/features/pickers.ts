@@ -7,8 +7,8 @@ import * as vscode from 'vscode';
 
 import type { ClusterModel } from '../kube/clusterModel.js';
 import { CancelledError, NotConnectedError } from '../kube/errors.js';
-import { formatServicePort, summarizePod, summarizeService } from '../kube/objects.js';
-import type { PodSummary, ServiceSummary } from '../kube/objects.js';
+import { formatServicePort, summarizeNode, summarizePod, summarizeService } from '../kube/objects.js';
+import type { NodeSummary, PodSummary, ServiceSummary } from '../kube/objects.js';
 import { plainText } from './markdown.js';
 
 interface Picked<T> extends vscode.QuickPickItem {
@@ -93,6 +93,45 @@ export async function pickService(model: ClusterModel, filter?: (service: Servic
   const picked = await vscode.window.showQuickPick(items, {
     title: vscode.l10n.t('Service in {0}', namespace),
     placeHolder: vscode.l10n.t('Choose a service'),
+    matchOnDescription: true,
+  });
+  if (picked === undefined) {
+    throw new CancelledError();
+  }
+  return picked.value;
+}
+
+/** How {@link pickNode} asks. */
+export interface PickNodeOptions {
+  readonly title?: string;
+  readonly placeHolder?: string;
+  /** Only nodes matching this (default: all). */
+  readonly filter?: (node: NodeSummary) => boolean;
+  /** A line under a node's name (cluster text is made plain here). */
+  readonly detail?: (node: NodeSummary) => string | undefined;
+}
+
+/** Asks for a node, Ready nodes first. Throws `CancelledError` when dismissed. */
+export async function pickNode(model: ClusterModel, options: PickNodeOptions = {}): Promise<NodeSummary> {
+  requireReady(model);
+  const accept = options.filter ?? (() => true);
+  const nodes = model.index
+    .nodes()
+    .map(summarizeNode)
+    .filter(accept)
+    .sort((a, b) => Number(b.ready === true) - Number(a.ready === true) || a.name.localeCompare(b.name));
+  const items = nodes.map<Picked<NodeSummary>>((node) => {
+    const detail = options.detail?.(node);
+    return {
+      label: plainText(node.name),
+      description: plainText([node.internalIP, node.ready === true ? 'Ready' : node.ready === false ? 'NotReady' : 'Unknown', node.roles.join(',') || undefined].filter((part) => part !== undefined).join(' · ')),
+      ...(detail === undefined ? {} : { detail: plainText(detail) }),
+      value: node,
+    };
+  });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: options.title ?? vscode.l10n.t('Node'),
+    placeHolder: options.placeHolder ?? vscode.l10n.t('Choose a node'),
     matchOnDescription: true,
   });
   if (picked === undefined) {

@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 
 import * as vscode from 'vscode';
 
-import { copyableTexts, isReportWebviewState, isWebviewToHostMessage } from '../protocol/report.js';
-import type { HostToWebviewMessage, MessageHandlers, Report, WebviewToHostMessage } from '../protocol/report.js';
+import { copyableTexts, isLanguageTag, isReportWebviewState, isWebviewToHostMessage, reportActionAt } from '../protocol/report.js';
+import type { HostToWebviewMessage, MessageHandlers, Report, ReportLabels, WebviewToHostMessage } from '../protocol/report.js';
 import type { Logger } from '../util/log.js';
-import { webviewTypes } from './commandIds.js';
+import { commandIds, webviewTypes } from './commandIds.js';
 import { plainText } from './markdown.js';
 
 /** Where and how to show a report. */
@@ -122,7 +122,7 @@ class ReportPanelHost implements ReportHandle {
   private readonly handlers: MessageHandlers<WebviewToHostMessage> = {
     ready: () => {
       this.ready = true;
-      this.post({ type: 'render', report: this.report });
+      this.post(renderMessage(this.report));
     },
     copy: (message) => {
       // Only what the report offers for copying; a compromised page cannot fill the clipboard.
@@ -133,6 +133,17 @@ class ReportPanelHost implements ReportHandle {
       void vscode.env.clipboard.writeText(message.text).then(
         () => vscode.window.setStatusBarMessage(vscode.l10n.t('Copied to the clipboard'), 3000),
         (error: unknown) => this.log.error(`[ReportPanel] clipboard write failed: ${String(error)}`),
+      );
+    },
+    action: (message) => {
+      // Only a button of this report, and only one of the extension's own commands.
+      const action = reportActionAt(this.report, message.section, message.action);
+      if (action === undefined || !(Object.values(commandIds) as string[]).includes(action.command)) {
+        this.log.warn('[ReportPanel] ignored an action that is not in the report');
+        return;
+      }
+      void vscode.commands.executeCommand(action.command, ...action.args).then(undefined, (error: unknown) =>
+        this.log.error(`[ReportPanel] ${action.command} failed: ${String(error)}`),
       );
     },
   };
@@ -162,7 +173,7 @@ class ReportPanelHost implements ReportHandle {
     this.report = report;
     this.panel.title = plainText(report.title, 80);
     if (this.ready) {
-      this.post({ type: 'render', report });
+      this.post(renderMessage(report));
     }
   }
 
@@ -194,6 +205,25 @@ class ReportPanelHost implements ReportHandle {
   }
 }
 
+/** The webview's own words, in the display language. */
+export function reportLabels(): ReportLabels {
+  return {
+    copy: vscode.l10n.t('Copy'),
+    copyCommand: vscode.l10n.t('Copy command'),
+    copyAllCommands: vscode.l10n.t('Copy all commands'),
+    copied: vscode.l10n.t('Copied'),
+  };
+}
+
+/** VS Code's display language as a page `lang` (English when it is not a plain tag). */
+function pageLanguage(): string {
+  return isLanguageTag(vscode.env.language) ? vscode.env.language : 'en';
+}
+
+function renderMessage(report: Report): HostToWebviewMessage {
+  return { type: 'render', report, labels: reportLabels(), language: pageLanguage() };
+}
+
 function dispatch(handlers: MessageHandlers<WebviewToHostMessage>, message: WebviewToHostMessage): void {
   switch (message.type) {
     case 'ready':
@@ -202,7 +232,14 @@ function dispatch(handlers: MessageHandlers<WebviewToHostMessage>, message: Webv
     case 'copy':
       handlers.copy(message);
       break;
+    case 'action':
+      handlers.action(message);
+      break;
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 
 /** The page: no data in it (the report arrives by message), assets from dist/, one nonce. */
@@ -217,14 +254,14 @@ export function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
     `img-src ${webview.cspSource}`,
   ].join('; ');
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${pageLanguage()}">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('codicons', 'codicon.css')}" nonce="${nonce}">
 <link rel="stylesheet" href="${asset('webview.css')}" nonce="${nonce}">
-<title>Report</title>
+<title>${escapeHtml(vscode.l10n.t('Report'))}</title>
 </head>
 <body>
 <main id="report" aria-live="polite"></main>

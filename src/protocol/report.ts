@@ -55,8 +55,27 @@ export interface CodeSection {
   readonly text: string;
 }
 
+/** A JSON-safe argument of a report action (the command narrows it itself). */
+export type ReportActionArgument = string | number | boolean | null | { readonly [key: string]: string | number | boolean | null };
+
+/** A button that runs one of the extension's own commands, e.g. "Trace Service Path" on a node not in IPVS mode. */
+export interface ReportAction {
+  readonly label: string;
+  /** A `kubeNet.*` command id; the host runs no other. */
+  readonly command: string;
+  readonly args: readonly ReportActionArgument[];
+  /** A codicon name (letters, digits and `-`). */
+  readonly icon?: string;
+}
+
+/** A row of buttons. */
+export interface ActionsSection {
+  readonly kind: 'actions';
+  readonly actions: readonly ReportAction[];
+}
+
 /** One section of a report. */
-export type ReportSection = KeyValueSection | TableSection | CommandsSection | NoticeSection | CodeSection;
+export type ReportSection = KeyValueSection | TableSection | CommandsSection | NoticeSection | CodeSection | ActionsSection;
 
 /** A report shown in a webview panel. */
 export interface Report {
@@ -65,10 +84,28 @@ export interface Report {
   readonly sections: readonly ReportSection[];
 }
 
-/** Host → webview: show this report. */
+/**
+ * The webview's own words (its buttons and their states), in VS Code's display language. The
+ * host translates them and sends them with every report; the webview has no text of its own.
+ */
+export interface ReportLabels {
+  /** The copy button of a code section. */
+  readonly copy: string;
+  /** The copy button of one command. */
+  readonly copyCommand: string;
+  /** The copy button of a commands section. */
+  readonly copyAllCommands: string;
+  /** A copy button's title for a moment after it was used. */
+  readonly copied: string;
+}
+
+/** Host → webview: show this report, with the webview's labels and the display language. */
 export interface RenderMessage {
   readonly type: 'render';
   readonly report: Report;
+  readonly labels: ReportLabels;
+  /** A BCP 47 tag such as `en` or `ru` (the page's `lang`). */
+  readonly language: string;
 }
 
 /** Webview → host: the page has loaded and listens. */
@@ -86,7 +123,14 @@ export interface CopyMessage {
 export type HostToWebviewMessage = RenderMessage;
 
 /** Everything the webview sends. */
-export type WebviewToHostMessage = ReadyMessage | CopyMessage;
+export type WebviewToHostMessage = ReadyMessage | CopyMessage | ActionMessage;
+
+/** Webview → host: the user pressed button `action` of the actions section at `section`. */
+export interface ActionMessage {
+  readonly type: 'action';
+  readonly section: number;
+  readonly action: number;
+}
 
 /**
  * A handler for every message type of `M`: adding a message type without handling it fails
@@ -118,6 +162,28 @@ function isKeyValueItem(value: unknown): value is KeyValueItem {
   return isRecord(value) && isString(value.key) && isString(value.value) && (value.emphasis === undefined || emphases.has(value.emphasis));
 }
 
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+function isActionArgument(value: unknown): value is ReportActionArgument {
+  const scalar = (item: unknown): boolean => item === null || typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item));
+  return scalar(value) || (isRecord(value) && Object.values(value).every(scalar));
+}
+
+/** Runtime check of an action: a `kubeNet.` command, JSON-safe arguments, a plain icon name. */
+export function isReportAction(value: unknown): value is ReportAction {
+  return (
+    isRecord(value) &&
+    isString(value.label) &&
+    isString(value.command) &&
+    /^kubeNet\.[A-Za-z]+$/.test(value.command) &&
+    Array.isArray(value.args) &&
+    value.args.every(isActionArgument) &&
+    (value.icon === undefined || (isString(value.icon) && /^[a-z0-9-]{1,40}$/.test(value.icon)))
+  );
+}
+
 /** Runtime check of one section. */
 export function isReportSection(value: unknown): value is ReportSection {
   if (!isRecord(value)) {
@@ -139,6 +205,8 @@ export function isReportSection(value: unknown): value is ReportSection {
       return levels.has(value.level) && isString(value.text);
     case 'code':
       return isString(value.heading) && isString(value.text);
+    case 'actions':
+      return Array.isArray(value.actions) && value.actions.every(isReportAction);
     default:
       return false;
   }
@@ -165,14 +233,26 @@ export function isWebviewToHostMessage(value: unknown): value is WebviewToHostMe
       return true;
     case 'copy':
       return isString(value.text) && value.text.length <= maxCopyLength;
+    case 'action':
+      return isIndex(value.section) && isIndex(value.action);
     default:
       return false;
   }
 }
 
+/** Runtime check of the labels. */
+export function isReportLabels(value: unknown): value is ReportLabels {
+  return isRecord(value) && isString(value.copy) && isString(value.copyCommand) && isString(value.copyAllCommands) && isString(value.copied);
+}
+
+/** A language tag the page may carry in its `lang` attribute. */
+export function isLanguageTag(value: unknown): value is string {
+  return isString(value) && /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(value);
+}
+
 /** Runtime check of what the host sends; the webview drops anything else. */
 export function isHostToWebviewMessage(value: unknown): value is HostToWebviewMessage {
-  return isRecord(value) && value.type === 'render' && isReport(value.report);
+  return isRecord(value) && value.type === 'render' && isReport(value.report) && isReportLabels(value.labels) && isLanguageTag(value.language);
 }
 
 /**
@@ -194,12 +274,26 @@ export function copyableTexts(report: Report): Set<string> {
   return texts;
 }
 
+/** The action a webview's `action` message points at, if the report has it. */
+export function reportActionAt(report: Report, section: number, action: number): ReportAction | undefined {
+  const found = report.sections[section];
+  return found?.kind === 'actions' ? found.actions[action] : undefined;
+}
+
 /** The state the webview keeps with `setState`, restored after reloads and restarts. */
 export interface ReportWebviewState {
   readonly report: Report;
+  /** The labels and language it was last shown with (absent in state saved by older versions). */
+  readonly labels?: ReportLabels;
+  readonly language?: string;
 }
 
 /** Runtime check of restored webview state. */
 export function isReportWebviewState(value: unknown): value is ReportWebviewState {
-  return isRecord(value) && isReport(value.report);
+  return (
+    isRecord(value) &&
+    isReport(value.report) &&
+    (value.labels === undefined || isReportLabels(value.labels)) &&
+    (value.language === undefined || isLanguageTag(value.language))
+  );
 }

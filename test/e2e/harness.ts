@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import type { BrowserContext, ConsoleMessage, Locator, Page } from 'playwright-core';
 
 /** Debian's Chromium; KNI_CHROMIUM overrides it. */
 export const CHROMIUM_PATH = process.env.KNI_CHROMIUM ?? '/usr/bin/chromium';
@@ -48,7 +48,8 @@ interface CodeServerHandle {
   readonly workspace: string;
   readonly logFile: string;
   readonly installSeconds: number;
-  readonly extension: { id: string; version: string; tool: string } | null;
+  /** How the extension was packaged: `tool` is "vsce" (as `npm run package`) or the fallback; vsce's warnings. */
+  readonly extension: { id: string; version: string; tool: string; warnings?: readonly string[] } | null;
   readonly listenSeconds: number;
   hasExited(): boolean;
   stop(): Promise<void>;
@@ -59,6 +60,8 @@ interface CodeServerModule {
   ensureCodeServer(): { installed: boolean; seconds: number; versionLine: string };
   startCodeServer(options: {
     extensionRoot?: string;
+    extraExtensionRoots?: readonly string[];
+    locale?: string;
     kubeconfig?: string;
     workspace?: string;
     settings?: Record<string, unknown>;
@@ -128,8 +131,19 @@ export interface SessionOptions {
   readonly name: string;
   /** KUBECONFIG of the extension host. */
   readonly kubeconfig?: string;
-  /** The extension to install; the repository root (its built dist/) by default. */
+  /**
+   * The extension to install; the repository root (its built dist/) by default. It is packaged
+   * with vsce exactly as `npm run package` does (scripts/codeServer.js packageExtension), so the
+   * tests run what ships.
+   */
   readonly extensionRoot?: string;
+  /** Directories of further extensions to install next to it (test fixtures, packaged whole). */
+  readonly extraExtensionRoots?: readonly string[];
+  /**
+   * VS Code's display language (`--locale`, e.g. `ru`); it takes effect once a language pack
+   * for it is installed (see test/e2e/russian.test.ts).
+   */
+  readonly locale?: string;
   readonly settings?: Record<string, unknown>;
 }
 
@@ -291,6 +305,8 @@ export class VsCodeSession {
       server = await withTimeout(
         codeServer.startCodeServer({
           extensionRoot,
+          extraExtensionRoots: options.extraExtensionRoots,
+          locale: options.locale,
           kubeconfig: options.kubeconfig,
           settings: options.settings,
           // A safety net: a server orphaned by a killed test runner ends by itself.
@@ -512,23 +528,75 @@ export class VsCodeSession {
 
   /** Runs a command by its title as the Command Palette lists it (e.g. "Kubernetes Network: Refresh"). */
   async runCommand(title: string): Promise<void> {
+    // Something taking the focus (an editor that just opened) closes the palette; then the
+    // command did not run, and it is asked for again.
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      if (await this.tryRunCommand(title)) {
+        return;
+      }
+    }
+    throw new Error(`the Command Palette closed three times before "${title}" could be chosen`);
+  }
+
+  /** One attempt of {@link runCommand}: false when the palette closed before the command ran. */
+  private async tryRunCommand(title: string): Promise<boolean> {
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    await input.fill(`>${title}`);
+    try {
+      await input.fill(`>${title}`, { timeout: 5_000 });
+    } catch (error) {
+      // A palette closing as it opened stays in the page for a moment, inert.
+      if (!(await this.paletteUsable(input))) {
+        await this.page.keyboard.press('Escape');
+        return false;
+      }
+      throw error;
+    }
     const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    let attempt = 0;
     const index = await poll(
       async () => {
+        if (!(await this.paletteUsable(input))) {
+          return -1;
+        }
         const labels = await rows.evaluateAll((elements) => elements.map((element) => element.querySelector('.label-name')?.textContent ?? ''));
         const found = labels.indexOf(title);
+        if (found < 0 && ++attempt % 4 === 0) {
+          // The palette lists the commands known when the text was typed; an extension's
+          // contributions may arrive later (just after start-up): type it again.
+          await input.fill('>');
+          await input.fill(`>${title}`);
+        }
         return found >= 0 ? found : undefined;
       },
       UI_TIMEOUT_MS,
       `command "${title}" in the Command Palette`,
       async () => `palette lists: ${(await rows.evaluateAll((elements) => elements.map((element) => element.querySelector('.label-name')?.textContent ?? ''))).join(' | ')}`,
     );
-    await rows.nth(index).click({ timeout: UI_TIMEOUT_MS });
+    if (index < 0) {
+      return false;
+    }
+    try {
+      await rows.nth(index).click({ timeout: 5_000 });
+    } catch (error) {
+      if (!(await this.paletteUsable(input))) {
+        return false;
+      }
+      throw error;
+    }
     await input.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    return true;
+  }
+
+  /** Whether the quick input can take input: shown, and not inert (closing, or under a modal). */
+  private async paletteUsable(input: Locator): Promise<boolean> {
+    if (!(await input.isVisible().catch(() => false))) {
+      return false;
+    }
+    return input
+      .evaluate((element) => (element as unknown as { closest(selector: string): unknown }).closest('[inert]') === null)
+      .catch(() => false);
   }
 
   /**

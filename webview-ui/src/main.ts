@@ -1,16 +1,19 @@
 /**
  * The report webview: renders a `Report` (src/protocol/report.ts) with DOM APIs only. All
  * report text goes through `textContent`, never `innerHTML`, so cluster data stays text.
- * Theme comes from `--vscode-*` variables (webview.css), icons from the codicon font.
+ * Theme comes from `--vscode-*` variables (webview.css), icons from the codicon font. The page
+ * has no words of its own: its button labels come from the host, in the display language.
  */
 
 import { isHostToWebviewMessage, isReportWebviewState } from '../../src/protocol/report.js';
 import type {
+  ActionsSection,
   CodeSection,
   CommandsSection,
   KeyValueSection,
   NoticeSection,
   Report,
+  ReportLabels,
   ReportSection,
   ReportWebviewState,
   TableSection,
@@ -53,7 +56,7 @@ function icon(name: string): HTMLElement {
   return element('span', { className: `codicon codicon-${name}`, attributes: { 'aria-hidden': 'true' } });
 }
 
-function copyButton(text: string, label: string): HTMLButtonElement {
+function copyButton(text: string, label: string, copied: string): HTMLButtonElement {
   const button = element('button', { className: 'copy', attributes: { type: 'button', title: label, 'aria-label': label } }, [
     icon('copy'),
   ]);
@@ -61,9 +64,11 @@ function copyButton(text: string, label: string): HTMLButtonElement {
     vscode.postMessage({ type: 'copy', text });
     button.classList.add('copied');
     button.replaceChildren(icon('check'));
+    button.title = copied;
     window.setTimeout(() => {
       button.classList.remove('copied');
       button.replaceChildren(icon('copy'));
+      button.title = label;
     }, 1500);
   });
   return button;
@@ -104,14 +109,14 @@ function renderTable(section: TableSection): HTMLElement {
   return element('section', { className: 'section' }, [heading(section.heading), element('div', { className: 'table-scroll' }, [table])]);
 }
 
-function renderCommands(section: CommandsSection): HTMLElement {
+function renderCommands(section: CommandsSection, labels: ReportLabels): HTMLElement {
   const list = element('ol', { className: 'commands' });
   for (const command of section.commands) {
     list.append(
-      element('li', {}, [element('pre', {}, [element('code', { text: command })]), copyButton(command, 'Copy command')]),
+      element('li', {}, [element('pre', {}, [element('code', { text: command })]), copyButton(command, labels.copyCommand, labels.copied)]),
     );
   }
-  const copyAll = copyButton(section.commands.join('\n'), 'Copy all commands');
+  const copyAll = copyButton(section.commands.join('\n'), labels.copyAllCommands, labels.copied);
   return element('section', { className: 'section' }, [heading(section.heading, [copyAll]), list]);
 }
 
@@ -123,40 +128,57 @@ function renderNotice(section: NoticeSection): HTMLElement {
   ]);
 }
 
-function renderCode(section: CodeSection): HTMLElement {
+function renderCode(section: CodeSection, labels: ReportLabels): HTMLElement {
   return element('section', { className: 'section' }, [
-    heading(section.heading, [copyButton(section.text, 'Copy')]),
+    heading(section.heading, [copyButton(section.text, labels.copy, labels.copied)]),
     element('pre', { className: 'code' }, [element('code', { text: section.text })]),
   ]);
 }
 
-function renderSection(section: ReportSection): HTMLElement {
+function renderActions(section: ActionsSection, position: number): HTMLElement {
+  const buttons = section.actions.map((action, index) => {
+    const children: Node[] = [];
+    if (action.icon !== undefined && /^[a-z0-9-]+$/.test(action.icon)) {
+      children.push(icon(action.icon));
+    }
+    children.push(element('span', { text: action.label }));
+    const button = element('button', { className: 'action', attributes: { type: 'button' } }, children);
+    button.addEventListener('click', () => vscode.postMessage({ type: 'action', section: position, action: index }));
+    return button;
+  });
+  return element('section', { className: 'actions' }, buttons);
+}
+
+function renderSection(section: ReportSection, labels: ReportLabels, position: number): HTMLElement {
   switch (section.kind) {
+    case 'actions':
+      return renderActions(section, position);
     case 'keyValue':
       return renderKeyValue(section);
     case 'table':
       return renderTable(section);
     case 'commands':
-      return renderCommands(section);
+      return renderCommands(section, labels);
     case 'notice':
       return renderNotice(section);
     case 'code':
-      return renderCode(section);
+      return renderCode(section, labels);
   }
 }
 
-function render(report: Report): void {
+function render(report: Report, labels: ReportLabels, language: string): void {
   const root = document.getElementById('report');
   if (root === null) {
     return;
   }
+  document.documentElement.lang = language;
   document.title = report.title;
   const header = element('header', {}, [element('h1', { text: report.title })]);
   if (report.subtitle !== undefined) {
     header.append(element('p', { className: 'subtitle', text: report.subtitle }));
   }
-  root.replaceChildren(header, ...report.sections.map(renderSection));
-  vscode.setState({ report });
+  root.replaceChildren(header, ...report.sections.map((section, position) => renderSection(section, labels, position)));
+  vscode.setState({ report, labels, language });
 }
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
@@ -166,14 +188,15 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   }
   switch (message.type) {
     case 'render':
-      render(message.report);
+      render(message.report, message.labels, message.language);
       break;
   }
 });
 
-// Show the last report at once after a reload, then ask the host for the current one.
+// Show the last report at once after a reload (when it was saved with its labels), then ask
+// the host for the current one.
 const saved = vscode.getState();
-if (isReportWebviewState(saved)) {
-  render(saved.report);
+if (isReportWebviewState(saved) && saved.labels !== undefined) {
+  render(saved.report, saved.labels, saved.language ?? document.documentElement.lang);
 }
 vscode.postMessage({ type: 'ready' });

@@ -20,6 +20,7 @@ import { NodeExec } from '../../node/nodeExec.js';
 import { DebugPodNodeRunner } from '../../node/nodeRunner.js';
 import { commandIds, contextKeys, statusBarIds } from '../commandIds.js';
 import { plainText } from '../markdown.js';
+import { localizedPrivileges } from './coreText.js';
 
 /** Longest time deactivation waits for the debug pods to be deleted. */
 const disposeBoundMs = 12_000;
@@ -217,7 +218,7 @@ export class DebugPods implements vscode.Disposable {
       vscode.l10n.t('Lifetime: at most {0} minutes, then it stops by itself; removed earlier when idle, on "Remove Debug Pods" and when VS Code closes.', minutes),
       '',
       vscode.l10n.t('The pod:'),
-      ...request.privileges.map((privilege) => `• ${privilege}`),
+      ...localizedPrivileges(request.privileges, (message, ...args) => vscode.l10n.t(message, ...args)).map((privilege) => `• ${privilege}`),
       '',
       vscode.l10n.t('This is asked once per cluster in this session. Settings: kubeNet.debugPod.*'),
     ].join('\n');

@@ -31,6 +31,8 @@ import { pickPod, requireReady } from '../pickers.js';
 import type { ReportHandle, ReportPanels } from '../reportPanel.js';
 import { digReport, digReportKey } from '../reports/digReport.js';
 import { vethReport, vethReportKey } from '../reports/vethReport.js';
+import { localizedErrorMessage, localizedProgress } from './coreText.js';
+import type { CoreErrorContext } from './coreText.js';
 import type { DebugPods } from './debugPods.js';
 import { openPodNetnsTerminal } from './podNetnsTerminal.js';
 import { splitShellWords } from './shellWords.js';
@@ -63,14 +65,15 @@ export class DiagnosticCommandError extends KubeNetError {
 
 /**
  * Turns the core's typed errors into what the command wrapper understands: cancellations and a
- * refused consent into a silent `CancelledError`, the rest into a message with its code.
+ * refused consent into a silent `CancelledError`, the rest into a message with its code, in the
+ * display language where there is a translation (`context`: what the command ran on).
  */
-export function toCommandError(error: unknown): unknown {
+export function toCommandError(error: unknown, context: CoreErrorContext = {}): unknown {
   if (isCancellation(error) || DebugPodError.is(error, 'consent-denied')) {
     return new CancelledError();
   }
   if (error instanceof DebugPodError || error instanceof NodeExecError || error instanceof ContainerPidError || error instanceof DiagnosticError) {
-    const wrapped = new DiagnosticCommandError(error.code, error.message, { cause: error });
+    const wrapped = new DiagnosticCommandError(error.code, localizedErrorMessage(error, t, context) ?? error.message, { cause: error });
     // The log shows where the core failed, not where it was translated.
     wrapped.stack = `${error.name} (${error.code}): ${error.stack ?? error.message}`;
     return wrapped;
@@ -105,8 +108,10 @@ export function registerDiagnosticCommands(services: DiagnosticCommandServices):
       const pod = await podArgument(arg, model);
       const tools = debugPods.tools();
       const ref = podRef(pod);
-      const result = await withDiagnosticProgress(t('Show veth of {0}', plainText(`${ref.namespace}/${ref.name}`)), (signal, onProgress) =>
-        showVeth(tools.context, ref, { signal, onProgress }),
+      const result = await withDiagnosticProgress(
+        t('Show veth of {0}', plainText(`${ref.namespace}/${ref.name}`)),
+        (signal, onProgress) => showVeth(tools.context, ref, { signal, onProgress }),
+        { pod: `${ref.namespace}/${ref.name}` },
       );
       log.info(`[Diagnostics] veth of ${ref.namespace}/${ref.name}: pod ${result.podInterface?.name ?? '-'} ↔ node ${result.nodeInterface?.name ?? '-'}`);
       show(vethReport(result, t), vethReportKey(tools.contextName, ref.namespace, ref.name));
@@ -121,8 +126,10 @@ export function registerDiagnosticCommands(services: DiagnosticCommandServices):
       const name = await pickDnsName(model, pod.namespace);
       const tools = debugPods.tools();
       const ref = podRef(pod);
-      const result = await withDiagnosticProgress(t('Dig {0} in {1}', name, plainText(`${ref.namespace}/${ref.name}`)), (signal, onProgress) =>
-        digInPod(tools.context, ref, name, { signal, onProgress }),
+      const result = await withDiagnosticProgress(
+        t('Dig {0} in {1}', name, plainText(`${ref.namespace}/${ref.name}`)),
+        (signal, onProgress) => digInPod(tools.context, ref, name, { signal, onProgress }),
+        { pod: `${ref.namespace}/${ref.name}` },
       );
       log.info(`[Diagnostics] dig ${name} in ${ref.namespace}/${ref.name}: ${result.queries.map((query) => `${query.server} ${query.outcome}`).join(', ')}`);
       show(digReport(result, t), digReportKey(tools.contextName, ref.namespace, ref.name, name));
@@ -166,15 +173,18 @@ export function registerDiagnosticCommands(services: DiagnosticCommandServices):
       channel.appendLine(t('# in the network namespace of pod {0}/{1} on node {2}', ref.namespace, ref.name, pod.nodeName ?? '?'));
       const started = Date.now();
       try {
-        const result = await withDiagnosticProgress(t('Run {0} in {1}', plainText(argv[0] ?? '', 60), plainText(`${ref.namespace}/${ref.name}`)), (signal, onProgress) =>
-          runInNetns(tools.context, ref, argv, {
-            signal,
-            onProgress,
-            timeoutMs: netnsCommandTimeoutMs,
-            maxBufferBytes: netnsOutputBufferBytes,
-            onStdout: (chunk) => channel.append(chunk),
-            onStderr: (chunk) => channel.append(chunk),
-          }),
+        const result = await withDiagnosticProgress(
+          t('Run {0} in {1}', plainText(argv[0] ?? '', 60), plainText(`${ref.namespace}/${ref.name}`)),
+          (signal, onProgress) =>
+            runInNetns(tools.context, ref, argv, {
+              signal,
+              onProgress,
+              timeoutMs: netnsCommandTimeoutMs,
+              maxBufferBytes: netnsOutputBufferBytes,
+              onStdout: (chunk) => channel.append(chunk),
+              onStderr: (chunk) => channel.append(chunk),
+            }),
+          { pod: `${ref.namespace}/${ref.name}` },
         );
         const output = result.exec.stdout + result.exec.stderr;
         if (output !== '' && !output.endsWith('\n')) {
@@ -212,8 +222,10 @@ export function registerDiagnosticCommands(services: DiagnosticCommandServices):
       const pod = await podArgument(arg, model);
       const tools = debugPods.tools();
       const ref = podRef(pod);
-      const spec = await withDiagnosticProgress(t('Open a terminal in the network namespace of {0}', plainText(`${ref.namespace}/${ref.name}`)), (signal, onProgress) =>
-        preparePodNetnsTerminal({ ...tools.context, runner: tools.runner }, ref, { signal, onProgress }),
+      const spec = await withDiagnosticProgress(
+        t('Open a terminal in the network namespace of {0}', plainText(`${ref.namespace}/${ref.name}`)),
+        (signal, onProgress) => preparePodNetnsTerminal({ ...tools.context, runner: tools.runner }, ref, { signal, onProgress }),
+        { pod: `${ref.namespace}/${ref.name}` },
       );
       openPodNetnsTerminal(spec, tools.nodeExec, log);
     },
@@ -237,19 +249,21 @@ export function registerDiagnosticCommands(services: DiagnosticCommandServices):
 
 /**
  * Runs `work` under a cancellable progress notification: cancelling aborts the signal, the
- * debug pod's progress becomes the notification's message, and core errors are translated.
+ * debug pod's progress becomes the notification's message, and core errors are translated
+ * (`context`: what the command runs on, for messages the core's error does not carry).
  */
 export async function withDiagnosticProgress<T>(
   title: string,
   work: (signal: AbortSignal, onProgress: (progress: DebugPodProgress) => void) => Promise<T>,
+  context: CoreErrorContext = {},
 ): Promise<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const controller = new AbortController();
     const subscription = token.onCancellationRequested(() => controller.abort());
     try {
-      return await work(controller.signal, (update) => progress.report({ message: plainText(update.message, 200) }));
+      return await work(controller.signal, (update) => progress.report({ message: plainText(localizedProgress(update, t), 200) }));
     } catch (error) {
-      throw toCommandError(error);
+      throw toCommandError(error, context);
     } finally {
       subscription.dispose();
     }

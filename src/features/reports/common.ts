@@ -12,6 +12,7 @@ import type { PidInfo } from '../../diagnostics/veth.js';
 import type { IpInterface } from '../../parsers/ipAddr.js';
 import type { CommandsSection, KeyValueItem, ReportSection } from '../../protocol/report.js';
 import type { Translate } from '../clusterNodes.js';
+import { localizeCoreSentence } from './coreSentences.js';
 
 /** Shown for a value that is not known. */
 export const missing = '—';
@@ -83,7 +84,7 @@ export function pidItems(pid: PidInfo, t: Translate): KeyValueItem[] {
  * breaks in the description (cluster text) are flattened so the comment cannot end early.
  */
 export function manualCommandSections(commands: readonly ManualCommand[], nodeName: string | null, t: Translate): CommandsSection[] {
-  const block = (command: ManualCommand): string => `# ${command.description.replace(/[\r\n\u2028\u2029]+/g, ' ')}\n${command.command}`;
+  const block = (command: ManualCommand): string => `# ${localizeCoreSentence(command.description, t).replace(/[\r\n\u2028\u2029]+/g, ' ')}\n${command.command}`;
   const sections: CommandsSection[] = [];
   const workstation = commands.filter((command) => command.where === 'workstation');
   const node = commands.filter((command) => command.where === 'node');

@@ -6,7 +6,9 @@
 
 import type { DigOutcome, DigQuery, PodDigResult } from '../../diagnostics/dig.js';
 import type { NoticeSection, Report, ReportSection } from '../../protocol/report.js';
+import { englishTranslate } from '../clusterNodes.js';
 import type { Translate } from '../clusterNodes.js';
+import { localizeCoreSentence } from './coreSentences.js';
 import { manualCommandSections, missing, pidItems, problemSections } from './common.js';
 
 /** The panel key of a dig report (one panel per pod and name). */
@@ -15,7 +17,7 @@ export function digReportKey(context: string, namespace: string, name: string, q
 }
 
 /** The report of a "Dig in pod netns" result. */
-export function digReport(result: PodDigResult, t: Translate): Report {
+export function digReport(result: PodDigResult, t: Translate = englishTranslate): Report {
   const pod = result.pod;
   const service = result.dnsService;
   const sections: ReportSection[] = [];
@@ -24,7 +26,7 @@ export function digReport(result: PodDigResult, t: Translate): Report {
   result.summary.forEach((line, position) => {
     // The first line is the ClusterIP's outcome; later lines are further conclusions.
     const level = position === 0 && viaService !== undefined ? outcomeLevel(viaService.outcome) : 'warning';
-    sections.push({ kind: 'notice', level, text: line });
+    sections.push({ kind: 'notice', level, text: localizeCoreSentence(line, t) });
   });
 
   sections.push({
@@ -61,7 +63,7 @@ export function digReport(result: PodDigResult, t: Translate): Report {
   // What each failing endpoint's outcome means (the ClusterIP's is already the first notice).
   for (const query of result.queries) {
     if (query.target === 'endpoint' && query.outcome !== 'answer') {
-      sections.push({ kind: 'notice', level: outcomeLevel(query.outcome), text: query.explanation });
+      sections.push({ kind: 'notice', level: outcomeLevel(query.outcome), text: localizeCoreSentence(query.explanation, t) });
     }
   }
 

@@ -6,7 +6,9 @@
 import type { VethResult } from '../../diagnostics/veth.js';
 import type { IpInterface } from '../../parsers/ipAddr.js';
 import type { KeyValueItem, NoticeSection, Report, ReportSection } from '../../protocol/report.js';
+import { englishTranslate } from '../clusterNodes.js';
 import type { Translate } from '../clusterNodes.js';
+import { localizeCoreSentence } from './coreSentences.js';
 import { addressList, interfaceItems, interfaceLabel, manualCommandSections, missing, orMissing, pidItems, problemSections } from './common.js';
 
 /** The panel key of a pod's veth report (one panel per pod). */
@@ -15,7 +17,7 @@ export function vethReportKey(context: string, namespace: string, name: string):
 }
 
 /** The report of a "Show veth" result. */
-export function vethReport(result: VethResult, t: Translate): Report {
+export function vethReport(result: VethResult, t: Translate = englishTranslate): Report {
   const pod = result.pod;
   const podRef = `${pod.namespace}/${pod.name}`;
   const subtitle = [
@@ -31,7 +33,7 @@ export function vethReport(result: VethResult, t: Translate): Report {
 
 function hostNetworkSections(result: VethResult, t: Translate): ReportSection[] {
   const nodeName = result.pod.nodeName;
-  const sections: ReportSection[] = result.notes.map<NoticeSection>((note) => ({ kind: 'notice', level: 'info', text: note }));
+  const sections: ReportSection[] = result.notes.map<NoticeSection>((note) => ({ kind: 'notice', level: 'info', text: localizeCoreSentence(note, t) }));
   if (sections.length === 0) {
     sections.push({
       kind: 'notice',
@@ -70,7 +72,7 @@ function podNetworkSections(result: VethResult, t: Translate): ReportSection[] {
     if (podSide !== null && nodeSide !== null && note.includes(' is paired with ')) {
       continue;
     }
-    sections.push({ kind: 'notice', level: noteLevel(note), text: note });
+    sections.push({ kind: 'notice', level: noteLevel(note), text: localizeCoreSentence(note, t) });
   }
 
   if (podSide !== null) {

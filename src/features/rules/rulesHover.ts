@@ -52,9 +52,9 @@ export function tableLabel(table: TableEntry | undefined): string {
   return table.family === null ? table.name : `${table.family} ${table.name}`.trim();
 }
 
-/** One escaped `label: value` line. */
-function row(t: Translate, label: string, value: string): string {
-  return `${escapeMarkdown(t(label))}: ${escapeMarkdown(value)}`;
+/** One escaped `label: value` line (the label already translated). */
+function row(label: string, value: string): string {
+  return `${escapeMarkdown(label)}: ${escapeMarkdown(value)}`;
 }
 
 /** The parts of kube-proxy's nftables chain names: `endpoint-HASH-ns/name/proto/port__10.1.2.3/80`. */
@@ -111,19 +111,19 @@ function serviceLines(service: KubeProxyService, highlight: number | null, t: Tr
   lines.push(`**${escapeMarkdown(t('Service port'))}** ${escapeMarkdown(`${servicePortLabel(service)}${protocol}`)}`);
   const address = clusterAddress(service);
   if (address !== null) {
-    lines.push(row(t, 'ClusterIP', address));
+    lines.push(row(t('ClusterIP'), address));
   }
   if (service.externalIPs.length > 0) {
-    lines.push(row(t, 'External and load-balancer IPs', service.externalIPs.join(', ')));
+    lines.push(row(t('External and load-balancer IPs'), service.externalIPs.join(', ')));
   }
   if (service.nodePorts.length > 0) {
-    lines.push(row(t, 'NodePorts', service.nodePorts.join(', ')));
+    lines.push(row(t('NodePorts'), service.nodePorts.join(', ')));
   }
   if (service.sessionAffinity) {
-    lines.push(row(t, 'Session affinity', 'ClientIP'));
+    lines.push(row(t('Session affinity'), 'ClientIP'));
   }
   if (service.svcChain !== null) {
-    lines.push(row(t, 'Service chain', service.svcChain));
+    lines.push(row(t('Service chain'), service.svcChain));
   }
   if (service.endpoints.length === 0) {
     lines.push(escapeMarkdown(service.noEndpoints ? t('No endpoints: kube-proxy rejects this service port') : t('No endpoints in these rules')));

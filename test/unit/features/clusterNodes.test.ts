@@ -288,12 +288,20 @@ describe('ClusterTreeBuilder', () => {
 describe('contextValue tokens and package.json menus', () => {
   it('offers Copy Pod IP only on pods with an IP, Copy ClusterIP only on services with one', () => {
     const podDiagnostics = ['kubeNet.digInPod', 'kubeNet.openPodNetnsTerminal', 'kubeNet.runInPodNetns', 'kubeNet.showVeth'];
-    assert.deepEqual(itemCommands('pod;running;ready;hasIp;hasNode;'), ['kubeNet.copyPodIp', ...podDiagnostics].sort());
+    assert.deepEqual(itemCommands('pod;running;ready;hasIp;hasNode;'), ['kubeNet.copyPodIp', 'kubeNet.showConntrack', ...podDiagnostics].sort());
     assert.deepEqual(itemCommands('pod;running;hasNode;hostNetwork;'), podDiagnostics);
     assert.deepEqual(itemCommands('pod;pending;'), []);
     assert.deepEqual(itemCommands('pod;succeeded;hasNode;'), []);
     assert.deepEqual(itemCommands('pods;'), []);
-    assert.deepEqual(itemCommands('service;clusterIP;hasClusterIp;'), ['kubeNet.copyClusterIp']);
+    assert.deepEqual(
+      itemCommands('service;clusterIP;hasClusterIp;'),
+      ['kubeNet.copyClusterIp', 'kubeNet.ipvsBackends', 'kubeNet.showConntrack', 'kubeNet.showKubeServicesForService', 'kubeNet.traceService'].sort(),
+    );
+    // (Stop Conntrack Events too, while a stream runs: its `when` has a context key besides the item.)
+    const nodeCommands = ['kubeNet.ipvsBackends', 'kubeNet.raiseConntrackMax', 'kubeNet.showConntrack', 'kubeNet.showDataPlane', 'kubeNet.showRules', 'kubeNet.stopConntrackEvents', 'kubeNet.streamConntrackEvents'];
+    assert.deepEqual(itemCommands('node;ready;hasIp;linux;'), nodeCommands);
+    assert.deepEqual(itemCommands('node;notReady;'), nodeCommands);
+    assert.deepEqual(itemCommands('nodes;'), []);
     assert.deepEqual(itemCommands('service;clusterIP;headless;'), []);
     assert.deepEqual(itemCommands('services;'), []);
     assert.deepEqual(itemCommands('context;error;'), ['kubeNet.refresh', 'kubeNet.retry', 'kubeNet.switchContext']);

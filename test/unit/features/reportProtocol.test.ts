@@ -9,7 +9,7 @@ import {
   isWebviewToHostMessage,
   maxCopyLength,
 } from '../../../src/protocol/report.js';
-import type { Report } from '../../../src/protocol/report.js';
+import type { Report, ReportLabels } from '../../../src/protocol/report.js';
 
 const report: Report = {
   title: 'veth of shop/web-1',
@@ -23,11 +23,22 @@ const report: Report = {
   ],
 };
 
+const labels: ReportLabels = { copy: 'Копировать', copyCommand: 'Копировать команду', copyAllCommands: 'Копировать все команды', copied: 'Скопировано' };
+
 describe('report protocol guards', () => {
   it('accepts a well-formed report and the messages carrying it', () => {
     assert.ok(isReport(report));
-    assert.ok(isHostToWebviewMessage({ type: 'render', report }));
+    assert.ok(isHostToWebviewMessage({ type: 'render', report, labels, language: 'ru' }));
+    assert.ok(isHostToWebviewMessage({ type: 'render', report, labels, language: 'zh-cn' }));
     assert.ok(isReportWebviewState({ report }));
+    assert.ok(isReportWebviewState({ report, labels, language: 'en' }));
+  });
+
+  it('needs the webview labels and a plain language tag with every report', () => {
+    assert.equal(isHostToWebviewMessage({ type: 'render', report }), false);
+    assert.equal(isHostToWebviewMessage({ type: 'render', report, labels: { ...labels, copied: 1 }, language: 'ru' }), false);
+    assert.equal(isHostToWebviewMessage({ type: 'render', report, labels, language: 'ru" onload="x' }), false);
+    assert.equal(isReportWebviewState({ report, labels: { copy: 'Copy' } }), false);
   });
 
   it('rejects malformed reports', () => {
