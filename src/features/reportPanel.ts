@@ -6,15 +6,14 @@
  * Other features call `showReport(report, options)` on the `ReportPanels` service.
  */
 
-import { randomBytes } from 'node:crypto';
-
 import * as vscode from 'vscode';
 
-import { copyableTexts, isLanguageTag, isReportWebviewState, isWebviewToHostMessage, reportActionAt } from '../protocol/report.js';
+import { copyableTexts, isReportWebviewState, isWebviewToHostMessage, reportActionAt } from '../protocol/report.js';
 import type { HostToWebviewMessage, MessageHandlers, Report, ReportLabels, WebviewToHostMessage } from '../protocol/report.js';
 import type { Logger } from '../util/log.js';
 import { commandIds, webviewTypes } from './commandIds.js';
 import { plainText } from './markdown.js';
+import { copyToClipboard, pageLanguage, postToWebview, receiveMessage, webviewHtml, webviewPanelOptions, WebviewPanels } from './webviewHost.js';
 
 /** Where and how to show a report. */
 export interface ShowReportOptions {
@@ -39,8 +38,7 @@ export interface ReportHandle {
 
 /** Creates and tracks report panels. */
 export class ReportPanels implements vscode.Disposable {
-  private readonly byKey = new Map<string, ReportPanelHost>();
-  private readonly hosts = new Set<ReportPanelHost>();
+  private readonly panels = new WebviewPanels<ReportPanelHost>();
   private readonly registration: vscode.Disposable;
 
   constructor(
@@ -62,7 +60,7 @@ export class ReportPanels implements vscode.Disposable {
 
   /** Shows `report` in a panel (a new one, or the one with the same `options.key`). */
   showReport(report: Report, options: ShowReportOptions = {}): ReportHandle {
-    const existing = options.key === undefined ? undefined : this.byKey.get(options.key);
+    const existing = this.panels.get(options.key);
     if (existing !== undefined) {
       existing.update(report);
       existing.panel.reveal(options.viewColumn, options.preserveFocus ?? false);
@@ -78,36 +76,17 @@ export class ReportPanels implements vscode.Disposable {
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      enableCommandUris: false,
-      enableForms: false,
-      retainContextWhenHidden: false,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist')],
-    };
+    return webviewPanelOptions(this.extensionUri, false);
   }
 
   private adopt(panel: vscode.WebviewPanel, report: Report, key: string | undefined): ReportPanelHost {
     panel.webview.options = this.webviewOptions();
-    const host = new ReportPanelHost(panel, report, this.extensionUri, this.log);
-    this.hosts.add(host);
-    if (key !== undefined) {
-      this.byKey.set(key, host);
-    }
-    host.onDidDispose(() => {
-      this.hosts.delete(host);
-      if (key !== undefined && this.byKey.get(key) === host) {
-        this.byKey.delete(key);
-      }
-    });
-    return host;
+    return this.panels.add(new ReportPanelHost(panel, report, this.extensionUri, this.log), key);
   }
 
   dispose(): void {
     this.registration.dispose();
-    for (const host of [...this.hosts]) {
-      host.panel.dispose();
-    }
+    this.panels.dispose();
   }
 }
 
@@ -130,10 +109,7 @@ class ReportPanelHost implements ReportHandle {
         this.log.warn('[ReportPanel] ignored a copy request for text that is not in the report');
         return;
       }
-      void vscode.env.clipboard.writeText(message.text).then(
-        () => vscode.window.setStatusBarMessage(vscode.l10n.t('Copied to the clipboard'), 3000),
-        (error: unknown) => this.log.error(`[ReportPanel] clipboard write failed: ${String(error)}`),
-      );
+      copyToClipboard(message.text, this.log, '[ReportPanel]');
     },
     action: (message) => {
       // Only a button of this report, and only one of the extension's own commands.
@@ -178,21 +154,12 @@ class ReportPanelHost implements ReportHandle {
   }
 
   private receive(message: unknown): void {
-    if (!isWebviewToHostMessage(message)) {
-      this.log.warn('[ReportPanel] dropped a malformed message from the webview');
-      return;
-    }
-    dispatch(this.handlers, message);
+    receiveMessage(message, isWebviewToHostMessage, this.handlers, this.log, '[ReportPanel]');
   }
 
   private post(message: HostToWebviewMessage): void {
-    void this.panel.webview.postMessage(message).then(
-      (delivered) => {
-        if (!delivered) {
-          this.log.debug('[ReportPanel] message not delivered (panel hidden); it will be sent on the next ready');
-        }
-      },
-      (error: unknown) => this.log.error(`[ReportPanel] postMessage failed: ${String(error)}`),
+    postToWebview(this.panel, message, this.log, '[ReportPanel]', () =>
+      this.log.debug('[ReportPanel] message not delivered (panel hidden); it will be sent on the next ready'),
     );
   }
 
@@ -215,57 +182,11 @@ export function reportLabels(): ReportLabels {
   };
 }
 
-/** VS Code's display language as a page `lang` (English when it is not a plain tag). */
-function pageLanguage(): string {
-  return isLanguageTag(vscode.env.language) ? vscode.env.language : 'en';
-}
-
 function renderMessage(report: Report): HostToWebviewMessage {
   return { type: 'render', report, labels: reportLabels(), language: pageLanguage() };
 }
 
-function dispatch(handlers: MessageHandlers<WebviewToHostMessage>, message: WebviewToHostMessage): void {
-  switch (message.type) {
-    case 'ready':
-      handlers.ready(message);
-      break;
-    case 'copy':
-      handlers.copy(message);
-      break;
-    case 'action':
-      handlers.action(message);
-      break;
-  }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
-
-/** The page: no data in it (the report arrives by message), assets from dist/, one nonce. */
+/** The page: the report arrives by message. */
 export function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('hex');
-  const asset = (...segments: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', ...segments)).toString();
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource}`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="${pageLanguage()}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('codicons', 'codicon.css')}" nonce="${nonce}">
-<link rel="stylesheet" href="${asset('webview.css')}" nonce="${nonce}">
-<title>${escapeHtml(vscode.l10n.t('Report'))}</title>
-</head>
-<body>
-<main id="report" aria-live="polite"></main>
-<script nonce="${nonce}" src="${asset('webview.js')}"></script>
-</body>
-</html>`;
+  return webviewHtml(webview, extensionUri, { title: vscode.l10n.t('Report'), stylesheet: 'webview.css', script: 'webview.js', mainId: 'report', live: true });
 }

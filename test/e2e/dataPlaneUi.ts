@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Frame, Page } from 'playwright-core';
 import { nodeNetnsName } from '../../lab/config';
+import { OWNER_LABEL } from '../../src/node/debugPodSpec';
 import { VsCodeSession, findRepoRoot, poll } from './harness';
 import type { TreeRow } from './harness';
 
@@ -347,6 +348,25 @@ export async function deleteNewDebugPods(api: CoreV1Api, before: ReadonlySet<str
     if (before.has(name)) {
       continue;
     }
+    const [namespace, podName] = name.split('/');
+    await api.deleteNamespacedPod({ namespace: namespace as string, name: podName as string, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+}
+
+/** The debug pod owner ids a session's extension logged ("debug pods for context ... (owner id)"). */
+export function ownerIds(log: string): Set<string> {
+  return new Set([...log.matchAll(/\[DebugPods\] debug pods for context .* \(owner ([\w.-]+)\)/g)].map((match) => match[1] ?? ''));
+}
+
+/** The debug pods on the cluster whose owner is one of `owners`, as namespace/name. */
+export async function ownedDebugPods(api: CoreV1Api, owners: ReadonlySet<string>): Promise<string[]> {
+  const list = await api.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR });
+  return list.items.filter((pod) => owners.has(pod.metadata?.labels?.[OWNER_LABEL] ?? '')).map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
+}
+
+/** Deletes the debug pods of `owners` (whatever failed); other windows' pods stay. */
+export async function deleteOwnedDebugPods(api: CoreV1Api, owners: ReadonlySet<string>): Promise<void> {
+  for (const name of await ownedDebugPods(api, owners).catch(() => [])) {
     const [namespace, podName] = name.split('/');
     await api.deleteNamespacedPod({ namespace: namespace as string, name: podName as string, gracePeriodSeconds: 0 }).catch(() => undefined);
   }

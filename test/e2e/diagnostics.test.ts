@@ -11,58 +11,34 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Frame, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { LAB_PREFIX, nodeNetnsName } from '../../lab/config';
 import { podNetnsName } from '../../lab/net/index';
-import { VsCodeSession, findRepoRoot, formatRows, poll, withTimeout } from './harness';
+import {
+  CONTAINER_TITLE,
+  DIAGNOSTIC_TIMEOUT_MS,
+  UI_TIMEOUT_MS,
+  acceptConsent,
+  contextMenu,
+  debugPods,
+  deleteOwnedDebugPods,
+  diagnostic,
+  escapeRegExp,
+  manifestTitles,
+  ownerIds,
+  pairValue,
+  quickPick,
+  rowUnder,
+  waitForNoNewDebugPods,
+  waitForReport,
+} from './dataPlaneUi';
+import { VsCodeSession, formatRows, poll, withTimeout } from './harness';
 import type { TreeRow } from './harness';
 
 const NAMESPACE = 'lab-apps';
-const CONTAINER_TITLE = 'Kubernetes Network';
-const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kube-net-inspector';
-/** A diagnostic's bound: debug pod start, PID lookup and the exec, in the lab. */
-const DIAGNOSTIC_TIMEOUT_MS = 90_000;
-const UI_TIMEOUT_MS = 30_000;
-
-/** Resolves a `%key%` manifest string through package.nls.json. */
-function localized(value: string, nls: Record<string, string>): string {
-  const match = /^%(.+)%$/.exec(value);
-  return match ? (nls[match[1]] ?? value) : value;
-}
-
-interface Manifest {
-  contributes: {
-    viewsContainers: { activitybar: Array<{ id: string; title: string }> };
-    views: Record<string, Array<{ id: string; name: string; type?: string }>>;
-    commands: Array<{ command: string; title: string; category?: string }>;
-  };
-}
-
-/** Titles from the extension's own manifest, so the test follows the contributions. */
-function manifestTitles(): { viewName: string; commandTitle: (id: string) => string; category: string } {
-  const root = findRepoRoot();
-  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
-  const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
-  const container = manifest.contributes.viewsContainers.activitybar.find((each) => localized(each.title, nls) === CONTAINER_TITLE);
-  assert.ok(container, `no activity-bar container titled "${CONTAINER_TITLE}"`);
-  const tree = manifest.contributes.views[container.id]?.find((view) => view.type === undefined || view.type === 'tree');
-  assert.ok(tree, 'no tree view');
-  const commandTitle = (id: string): string => {
-    const command = manifest.contributes.commands.find((each) => each.command === id);
-    assert.ok(command, `package.json does not contribute ${id}`);
-    return localized(command.title, nls);
-  };
-  return { viewName: localized(tree.name, nls), commandTitle, category: localized('%category%', nls) };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** `ip -o link` lines of a lab network namespace (read as root, independently of the extension). */
 function ipLinks(netns: string, ...args: string[]): Array<{ index: number; name: string; link: string | null }> {
@@ -88,185 +64,14 @@ function vethPeerFromIp(pod: V1Pod): { label: string; podIndex: number; nodeInde
   return { label: peer.link === null ? peer.name : `${peer.name}@${peer.link}`, podIndex: eth0.index, nodeIndex: peer.index };
 }
 
-/** A report as the webview shows it, read from its DOM. */
-interface RenderedReport {
-  readonly title: string;
-  readonly sections: ReadonlyArray<{
-    readonly heading: string;
-    readonly pairs: ReadonlyArray<readonly [string, string]>;
-    readonly columns: readonly string[];
-    readonly rows: ReadonlyArray<readonly string[]>;
-    readonly text: string;
-  }>;
-}
-
-/** The little of the DOM the page function uses (the project compiles without the DOM library). */
-interface ReportElement {
-  readonly textContent: string | null;
-  readonly tagName: string;
-  readonly children: ArrayLike<ReportElement>;
-  querySelector(selector: string): ReportElement | null;
-  querySelectorAll(selector: string): ArrayLike<ReportElement>;
-}
-
-/** Reads the rendered report of a webview frame, or undefined when the frame holds none. */
-async function readReportFrame(frame: Frame): Promise<RenderedReport | undefined> {
-  try {
-    return await frame.evaluate(() => {
-      const { document } = globalThis as unknown as { document: { querySelector(selector: string): ReportElement | null } };
-      const main = document.querySelector('main#report');
-      const title = main?.querySelector('header h1')?.textContent ?? '';
-      if (!main || title === '') {
-        return undefined;
-      }
-      const text = (element: ReportElement | null | undefined): string => (element?.textContent ?? '').trim();
-      const sections = Array.from(main.children)
-        .filter((element) => element.tagName === 'SECTION')
-        .map((section) => {
-          const pairs: Array<[string, string]> = [];
-          for (const term of Array.from(section.querySelectorAll('dl > dt'))) {
-            pairs.push([text(term), '']);
-          }
-          const values = Array.from(section.querySelectorAll('dl > dd')).map(text);
-          values.forEach((value, position) => {
-            if (pairs[position]) {
-              pairs[position][1] = value;
-            }
-          });
-          return {
-            heading: text(section.querySelector('.section-heading h2')),
-            pairs,
-            columns: Array.from(section.querySelectorAll('thead th')).map(text),
-            rows: Array.from(section.querySelectorAll('tbody tr')).map((row) => Array.from(row.querySelectorAll('td')).map(text)),
-            text: text(section),
-          };
-        });
-      return { title, sections };
-    });
-  } catch {
-    // A frame navigating or gone: not the one.
-    return undefined;
-  }
-}
-
-/** Waits for a webview showing a report whose title matches, and returns what it shows. */
-async function waitForReport(page: Page, title: RegExp, ready: (report: RenderedReport) => boolean = () => true): Promise<{ report: RenderedReport; frame: Frame }> {
-  return poll(
-    async () => {
-      for (const frame of page.frames()) {
-        const report = await readReportFrame(frame);
-        if (report && title.test(report.title) && ready(report)) {
-          return { report, frame };
-        }
-      }
-      return undefined;
-    },
-    DIAGNOSTIC_TIMEOUT_MS,
-    `a report titled ${title} in a webview`,
-    async () => {
-      const titles: string[] = [];
-      for (const frame of page.frames()) {
-        const report = await readReportFrame(frame);
-        if (report) {
-          titles.push(report.title);
-        }
-      }
-      const notifications = await page.locator('.notifications-toasts .notification-list-item-message').allTextContents().catch(() => []);
-      return `reports shown: ${titles.join(' | ') || '(none)'}; notifications: ${notifications.join(' | ') || '(none)'}`;
-    },
-  );
-}
-
-function pairValue(report: RenderedReport, heading: RegExp, key: string): string {
-  const section = report.sections.find((candidate) => heading.test(candidate.heading));
-  assert.ok(section, `the report has a section ${heading}: ${report.sections.map((candidate) => candidate.heading).join(' | ')}`);
-  const pair = section.pairs.find(([term]) => term === key);
-  assert.ok(pair, `section "${section.heading}" has ${key}: ${section.pairs.map(([term]) => term).join(', ')}`);
-  return pair[1];
-}
-
-/** Right-clicks a tree row and chooses `item` from its context menu. */
-async function contextMenu(session: VsCodeSession, viewName: string, row: TreeRow, item: string): Promise<void> {
-  const page = session.page;
-  const target = page.locator(`.monaco-list[role="tree"][aria-label="${viewName}"] .monaco-list-row[data-index="${row.index}"]`);
-  await target.click({ button: 'right', timeout: UI_TIMEOUT_MS });
-  const entry = page.getByRole('menuitem', { name: item, exact: true }).first();
-  await entry.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  // Hovering focuses the item; Enter runs it (VS Code's menus act on their own mouse-up
-  // handling, which a synthetic click right after the menu opened does not always reach).
-  await entry.hover({ timeout: UI_TIMEOUT_MS });
-  await poll(async () => ((await entry.evaluate((element) => (element as unknown as { ownerDocument: unknown; matches(selector: string): boolean }).matches(':focus'))) ? true : undefined), UI_TIMEOUT_MS, `menu item "${item}" to take the focus`);
-  await page.keyboard.press('Enter');
-  await entry.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
-}
-
-/** The pods this tool created, by name → node. */
-async function debugPods(api: CoreV1Api): Promise<Map<string, string>> {
-  const list = await api.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR });
-  return new Map(
-    list.items
-      .filter((pod) => pod.metadata?.deletionTimestamp === undefined)
-      .map((pod) => [`${pod.metadata?.namespace}/${pod.metadata?.name}`, pod.spec?.nodeName ?? '']),
-  );
-}
-
 /** Debug pods that were not there before the test. */
 async function newDebugPods(api: CoreV1Api, before: ReadonlySet<string>): Promise<Map<string, string>> {
   const now = await debugPods(api);
   return new Map([...now].filter(([name]) => !before.has(name)));
 }
 
-async function waitForNoNewDebugPods(api: CoreV1Api, before: ReadonlySet<string>, what: string, timeoutMs = 30_000): Promise<void> {
-  await poll(
-    async () => {
-      const list = await api.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR });
-      // A deleted pod may linger as terminating for a moment; gone means gone from the API.
-      return list.items.some((pod) => !before.has(`${pod.metadata?.namespace}/${pod.metadata?.name}`)) ? undefined : true;
-    },
-    timeoutMs,
-    what,
-    async () => `debug pods: ${[...(await debugPods(api)).keys()].join(', ')}`,
-  );
-}
-
-/** Accepts the consent modal after checking it names what it must. */
-async function acceptConsent(page: Page, expected: readonly string[]): Promise<string> {
-  const dialog = page.locator('.monaco-dialog-box');
-  await dialog.waitFor({ state: 'visible', timeout: DIAGNOSTIC_TIMEOUT_MS });
-  const text = (await dialog.innerText()).replace(/\s+/g, ' ');
-  for (const part of expected) {
-    assert.ok(text.includes(part), `the consent dialog names ${part}: ${text}`);
-  }
-  await dialog.getByRole('button', { name: 'Create Debug Pod', exact: true }).click({ timeout: UI_TIMEOUT_MS });
-  await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
-  return text;
-}
-
-/** Picks `label` in the open quick pick by typing it. */
-async function quickPick(page: Page, label: string): Promise<void> {
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-  await input.fill(label);
-  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
-  const index = await poll(
-    async () => {
-      const labels = await rows.evaluateAll((elements) => elements.map((element) => element.querySelector('.label-name')?.textContent ?? ''));
-      const found = labels.indexOf(label);
-      return found >= 0 ? found : undefined;
-    },
-    UI_TIMEOUT_MS,
-    `"${label}" in the quick pick`,
-  );
-  await rows.nth(index).click({ timeout: UI_TIMEOUT_MS });
-  await input.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
-}
-
 async function statusBarText(page: Page): Promise<string> {
   return (await page.locator('.part.statusbar').innerText().catch(() => '')).replace(/\s+/g, ' ');
-}
-
-function diagnostic(t: TestContext, text: string): void {
-  text.split('\n').forEach((line) => t.diagnostic(line));
 }
 
 test('Show veth and Dig in Pod Netns in VS Code against the lab, with one debug pod per node, reused and removed', { timeout: 15 * 60_000 }, async (t) => {
@@ -306,17 +111,7 @@ test('Show veth and Dig in Pod Netns in VS Code against the lab, with one debug 
     const contextRow = new RegExp(`(^|: )${escapeRegExp(kc.getCurrentContext())}$`);
     const podsPath = [...(rows.some((row) => row.level === 1 && contextRow.test(row.label)) ? [contextRow] : []), NAMESPACE, /^Pods\b/];
     await session.expand(viewName, podsPath);
-    const podRow = async (name: string): Promise<TreeRow> =>
-      poll(
-        async () => {
-          const current = await session.treeItems(viewName);
-          const folder = VsCodeSession.findPath(current, podsPath);
-          return folder ? VsCodeSession.childrenOf(current, folder).find((row) => row.label === name) : undefined;
-        },
-        UI_TIMEOUT_MS,
-        `pod ${name} in the tree`,
-        () => session.describeView(viewName),
-      );
+    const podRow = async (name: string): Promise<TreeRow> => rowUnder(session, viewName, podsPath, name);
     await session.resizeSidebar(420);
 
     // 1. Show veth on the first web pod: consent, then the report.
@@ -388,15 +183,7 @@ test('Show veth and Dig in Pod Netns in VS Code against the lab, with one debug 
     const hostNetworkName = hostNetworkPod.metadata!.name!;
     const systemPodsPath = [...podsPath.slice(0, -2), 'kube-system', /^Pods\b/];
     await session.expand(viewName, systemPodsPath);
-    const hostNetworkRow = await poll(
-      async () => {
-        const current = await session.treeItems(viewName);
-        const folder = VsCodeSession.findPath(current, systemPodsPath);
-        return folder ? VsCodeSession.childrenOf(current, folder).find((row) => row.label === hostNetworkName) : undefined;
-      },
-      UI_TIMEOUT_MS,
-      `pod ${hostNetworkName} in the tree`,
-    );
+    const hostNetworkRow = await rowUnder(session, viewName, systemPodsPath, hostNetworkName);
     await contextMenu(session, viewName, hostNetworkRow, showVeth);
     const hostVeth = await waitForReport(page, new RegExp(`^veth of kube-system/${escapeRegExp(hostNetworkName)}$`));
     assert.ok(hostVeth.report.sections.some((section) => /hostNetwork: true/.test(section.text)), 'the hostNetwork pod is explained');
@@ -502,11 +289,10 @@ test('Show veth and Dig in Pod Netns in VS Code against the lab, with one debug 
     const extensionLog = session.extensionLog().slice(-8000);
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n(logs in ${logs})\n${extensionLog}\n${formatRows(await session.treeItems(viewName).catch(() => []))}`, { cause: error });
   } finally {
+    const owners = ownerIds(session.extensionLog());
     await session.dispose();
-    // Never leave a debug pod of this test behind, whatever failed.
-    for (const name of (await newDebugPods(api, before).catch(() => new Map<string, string>())).keys()) {
-      const [namespace, podName] = name.split('/');
-      await api.deleteNamespacedPod({ namespace: namespace!, name: podName!, gracePeriodSeconds: 0 }).catch(() => undefined);
-    }
+    // Never leave a debug pod of this window behind, whatever failed; other windows' pods stay.
+    ownerIds(session.extensionLog()).forEach((owner) => owners.add(owner));
+    await deleteOwnedDebugPods(api, owners);
   }
 });

@@ -37,7 +37,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Frame, Page } from 'playwright-core';
 import { LAB_PREFIX, nodeNetnsName } from '../../lab/config';
 import { podNetnsName } from '../../lab/net/index';
-import { MANAGED_SELECTOR, OWNER_LABEL } from '../../src/node/debugPodSpec';
+import { deleteOwnedDebugPods, ownedDebugPods, ownerIds } from './dataPlaneUi';
 import { VsCodeSession, findRepoRoot, formatRows, poll } from './harness';
 import type { TreeRow } from './harness';
 
@@ -228,19 +228,6 @@ async function rowUnder(session: VsCodeSession, viewName: string, folder: Readon
   );
 }
 
-/** The debug pod owner ids our extension logged ("debug pods for context ... (owner id)"). */
-function ownerIds(log: string): Set<string> {
-  return new Set([...log.matchAll(/\[DebugPods\] debug pods for context "[^"]*" \(owner ([0-9a-f]+)\)/g)].map((match) => match[1] ?? ''));
-}
-
-/** The debug pods on the cluster whose owner is one of `owners`, as namespace/name. */
-async function ownedDebugPods(api: CoreV1Api, owners: ReadonlySet<string>): Promise<string[]> {
-  const list = await api.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR });
-  return list.items
-    .filter((pod) => owners.has(pod.metadata?.labels?.[OWNER_LABEL] ?? ''))
-    .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
-}
-
 /** Our log's lines from the Kubernetes extension integration. */
 function kubernetesToolsLines(log: string): string[] {
   return log.split('\n').filter((line) => line.includes('[KubernetesTools]'));
@@ -410,10 +397,7 @@ test('Our commands on the Kubernetes extension\'s explorer (test provider) run o
     ownerIds(session?.extensionLog() ?? '').forEach((owner) => owners.add(owner));
     await session?.dispose();
     // Never leave a debug pod of this window behind, whatever failed.
-    for (const name of await ownedDebugPods(api, owners).catch(() => [])) {
-      const [namespace, podName] = name.split('/');
-      await api.deleteNamespacedPod({ namespace: namespace!, name: podName!, gracePeriodSeconds: 0 }).catch(() => undefined);
-    }
+    await deleteOwnedDebugPods(api, owners);
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 });

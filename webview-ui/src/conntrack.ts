@@ -11,6 +11,7 @@
 import { conntrackColumns, defaultViewSettings, fillTemplate, isConntrackHostMessage, isConntrackWebviewState } from '../../src/protocol/conntrack.js';
 import type {
   ConntrackColumn,
+  ConntrackHostMessage,
   ConntrackLabels,
   ConntrackViewModel,
   ConntrackViewSettings,
@@ -21,15 +22,9 @@ import type {
 import { ConntrackTable } from '../../src/protocol/conntrackTable.js';
 import type { ConntrackRow } from '../../src/protocol/conntrackTable.js';
 
-interface VsCodeApi {
-  postMessage(message: ConntrackWebviewMessage): void;
-  getState(): unknown;
-  setState(state: ConntrackWebviewState): void;
-}
+import { element, icon, startPage, vscodeApi } from './bootstrap.js';
 
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vscodeApi<ConntrackWebviewMessage, ConntrackWebviewState>();
 
 /** Must match `.ct-row { height }` in conntrack.css. */
 const rowHeight = 22;
@@ -37,32 +32,6 @@ const rowHeight = 22;
 const overscan = 8;
 /** While entries arrive, the filter and sort run at most this often. */
 const loadingQueryIntervalMs = 400;
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  options: { className?: string; text?: string; attributes?: Record<string, string> } = {},
-  children: Node[] = [],
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (options.className !== undefined) {
-    node.className = options.className;
-  }
-  if (options.text !== undefined) {
-    node.textContent = options.text;
-  }
-  for (const [name, value] of Object.entries(options.attributes ?? {})) {
-    node.setAttribute(name, value);
-  }
-  for (const child of children) {
-    node.append(child);
-  }
-  return node;
-}
-
-function icon(name: string): HTMLElement {
-  // Constant class names only; never built from cluster data.
-  return element('span', { className: `codicon codicon-${name}`, attributes: { 'aria-hidden': 'true' } });
-}
 
 const numberFormat = new Intl.NumberFormat();
 
@@ -518,11 +487,7 @@ viewport.addEventListener('scroll', () => {
 });
 new ResizeObserver(() => renderRows()).observe(viewport);
 
-window.addEventListener('message', (event: MessageEvent<unknown>) => {
-  const message = event.data;
-  if (!isConntrackHostMessage(message)) {
-    return;
-  }
+function receive(message: ConntrackHostMessage): void {
   switch (message.type) {
     case 'init': {
       // A new listing keeps the filter and sort the user chose.
@@ -574,12 +539,15 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       renderTop();
       break;
   }
-});
+}
 
 // After a reload: what the view showed (its entries are read again on Refresh).
-const saved = vscode.getState();
-if (isConntrackWebviewState(saved)) {
-  current = { view: saved.view, generation: -1, table: null, done: true, settings: saved.settings, order: new Uint32Array(0), identity: true };
-  renderView(saved.view, saved.settings);
-}
-vscode.postMessage({ type: 'ready' });
+startPage(vscode, {
+  isHostMessage: isConntrackHostMessage,
+  onMessage: receive,
+  isState: isConntrackWebviewState,
+  restore: (saved) => {
+    current = { view: saved.view, generation: -1, table: null, done: true, settings: saved.settings, order: new Uint32Array(0), identity: true };
+    renderView(saved.view, saved.settings);
+  },
+});

@@ -20,41 +20,9 @@ import type {
   WebviewToHostMessage,
 } from '../../src/protocol/report.js';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHostMessage): void;
-  getState(): unknown;
-  setState(state: ReportWebviewState): void;
-}
+import { element, icon, startPage, vscodeApi } from './bootstrap.js';
 
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  options: { className?: string; text?: string; attributes?: Record<string, string> } = {},
-  children: Node[] = [],
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (options.className !== undefined) {
-    node.className = options.className;
-  }
-  if (options.text !== undefined) {
-    node.textContent = options.text;
-  }
-  for (const [name, value] of Object.entries(options.attributes ?? {})) {
-    node.setAttribute(name, value);
-  }
-  for (const child of children) {
-    node.append(child);
-  }
-  return node;
-}
-
-function icon(name: string): HTMLElement {
-  // Constant class names only; never built from report data.
-  return element('span', { className: `codicon codicon-${name}`, attributes: { 'aria-hidden': 'true' } });
-}
+const vscode = vscodeApi<WebviewToHostMessage, ReportWebviewState>();
 
 function copyButton(text: string, label: string, copied: string): HTMLButtonElement {
   const button = element('button', { className: 'copy', attributes: { type: 'button', title: label, 'aria-label': label } }, [
@@ -181,22 +149,21 @@ function render(report: Report, labels: ReportLabels, language: string): void {
   vscode.setState({ report, labels, language });
 }
 
-window.addEventListener('message', (event: MessageEvent<unknown>) => {
-  const message = event.data;
-  if (!isHostToWebviewMessage(message)) {
-    return;
-  }
-  switch (message.type) {
-    case 'render':
-      render(message.report, message.labels, message.language);
-      break;
-  }
-});
-
 // Show the last report at once after a reload (when it was saved with its labels), then ask
 // the host for the current one.
-const saved = vscode.getState();
-if (isReportWebviewState(saved) && saved.labels !== undefined) {
-  render(saved.report, saved.labels, saved.language ?? document.documentElement.lang);
-}
-vscode.postMessage({ type: 'ready' });
+startPage(vscode, {
+  isHostMessage: isHostToWebviewMessage,
+  onMessage: (message) => {
+    switch (message.type) {
+      case 'render':
+        render(message.report, message.labels, message.language);
+        break;
+    }
+  },
+  isState: isReportWebviewState,
+  restore: (saved) => {
+    if (saved.labels !== undefined) {
+      render(saved.report, saved.labels, saved.language ?? document.documentElement.lang);
+    }
+  },
+});

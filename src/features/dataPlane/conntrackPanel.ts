@@ -7,8 +7,6 @@
  * panel from its state (without entries; Refresh reads them again).
  */
 
-import { randomBytes } from 'node:crypto';
-
 import * as vscode from 'vscode';
 
 import { CancelledError } from '../../kube/errors.js';
@@ -18,6 +16,7 @@ import type { MessageHandlers } from '../../protocol/report.js';
 import type { Logger } from '../../util/log.js';
 import { webviewTypes } from '../commandIds.js';
 import { plainText } from '../markdown.js';
+import { copyToClipboard, postToWebview, receiveMessage, webviewHtml, webviewPanelOptions, WebviewPanels } from '../webviewHost.js';
 
 /** A listing ready to show. */
 export interface ConntrackData {
@@ -43,8 +42,7 @@ export interface ConntrackPanelServices {
 
 /** Creates and tracks conntrack panels, one per key. */
 export class ConntrackPanels implements vscode.Disposable {
-  private readonly byKey = new Map<string, ConntrackPanelHost>();
-  private readonly hosts = new Set<ConntrackPanelHost>();
+  private readonly panels = new WebviewPanels<ConntrackPanelHost>();
   private readonly registration: vscode.Disposable;
 
   constructor(private readonly services: ConntrackPanelServices) {
@@ -63,7 +61,7 @@ export class ConntrackPanels implements vscode.Disposable {
 
   /** Shows `data` in the panel of `key` (a new one, or the existing one updated). */
   show(key: string, target: ConntrackTarget, data: ConntrackData, viewColumn?: vscode.ViewColumn): vscode.WebviewPanel {
-    const existing = this.byKey.get(key);
+    const existing = this.panels.get(key);
     if (existing !== undefined) {
       existing.update(data);
       existing.panel.reveal(viewColumn, false);
@@ -75,37 +73,18 @@ export class ConntrackPanels implements vscode.Disposable {
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      enableCommandUris: false,
-      enableForms: false,
-      // The page holds up to 262,144 entries; rebuilding it on every tab switch would send them all again.
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.services.extensionUri, 'dist')],
-    };
+    // The page holds up to 262,144 entries; rebuilding it on every tab switch would send them all again.
+    return webviewPanelOptions(this.services.extensionUri, true);
   }
 
   private adopt(panel: vscode.WebviewPanel, target: ConntrackTarget, key: string | undefined, data: ConntrackData | null): ConntrackPanelHost {
     panel.webview.options = this.webviewOptions();
-    const host = new ConntrackPanelHost(panel, target, data, this.services);
-    this.hosts.add(host);
-    if (key !== undefined) {
-      this.byKey.set(key, host);
-    }
-    host.onDidDispose(() => {
-      this.hosts.delete(host);
-      if (key !== undefined && this.byKey.get(key) === host) {
-        this.byKey.delete(key);
-      }
-    });
-    return host;
+    return this.panels.add(new ConntrackPanelHost(panel, target, data, this.services), key);
   }
 
   dispose(): void {
     this.registration.dispose();
-    for (const host of [...this.hosts]) {
-      host.panel.dispose();
-    }
+    this.panels.dispose();
   }
 }
 
@@ -148,10 +127,7 @@ class ConntrackPanelHost {
         this.services.log.warn('[Conntrack] ignored a copy request for text that is not in the view');
         return;
       }
-      void vscode.env.clipboard.writeText(message.text).then(
-        () => vscode.window.setStatusBarMessage(vscode.l10n.t('Copied to the clipboard'), 3000),
-        (error: unknown) => this.services.log.error(`[Conntrack] clipboard write failed: ${String(error)}`),
-      );
+      copyToClipboard(message.text, this.services.log, '[Conntrack]');
     },
   };
 
@@ -222,28 +198,11 @@ class ConntrackPanelHost {
   }
 
   private receive(message: unknown): void {
-    if (!isConntrackWebviewMessage(message)) {
-      this.services.log.warn('[Conntrack] dropped a malformed message from the webview');
-      return;
-    }
-    switch (message.type) {
-      case 'ready':
-        this.handlers.ready(message);
-        break;
-      case 'refresh':
-        this.handlers.refresh(message);
-        break;
-      case 'openRaw':
-        this.handlers.openRaw(message);
-        break;
-      case 'copy':
-        this.handlers.copy(message);
-        break;
-    }
+    receiveMessage(message, isConntrackWebviewMessage, this.handlers, this.services.log, '[Conntrack]');
   }
 
   private post(message: ConntrackHostMessage): void {
-    void this.panel.webview.postMessage(message).then(undefined, (error: unknown) => this.services.log.error(`[Conntrack] postMessage failed: ${String(error)}`));
+    postToWebview(this.panel, message, this.services.log, '[Conntrack]');
   }
 
   private disposeHost(): void {
@@ -257,36 +216,7 @@ class ConntrackPanelHost {
   }
 }
 
-function pageLanguage(): string {
-  const language = vscode.env.language;
-  return /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(language) ? language : 'en';
-}
-
-/** The page: no data in it (everything arrives by message), assets from dist/, one nonce. */
+/** The page: everything arrives by message. */
 export function conntrackHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('hex');
-  const asset = (...segments: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', ...segments)).toString();
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource}`,
-  ].join('; ');
-  const title = vscode.l10n.t('Tracked connections').replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-  return `<!DOCTYPE html>
-<html lang="${pageLanguage()}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('codicons', 'codicon.css')}" nonce="${nonce}">
-<link rel="stylesheet" href="${asset('conntrack.css')}" nonce="${nonce}">
-<title>${title}</title>
-</head>
-<body>
-<main id="conntrack"></main>
-<script nonce="${nonce}" src="${asset('conntrack.js')}"></script>
-</body>
-</html>`;
+  return webviewHtml(webview, extensionUri, { title: vscode.l10n.t('Tracked connections'), stylesheet: 'conntrack.css', script: 'conntrack.js', mainId: 'conntrack' });
 }
