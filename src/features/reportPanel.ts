@@ -22,7 +22,10 @@ export interface ShowReportOptions {
    * without a key every report opens its own panel.
    */
   readonly key?: string;
-  /** Default: beside the active editor. */
+  /**
+   * Default: the column of the last report shown while it is open (so reports do not each open
+   * a column further to the right), else beside the active editor.
+   */
   readonly viewColumn?: vscode.ViewColumn;
   /** Keep the focus where it is. */
   readonly preserveFocus?: boolean;
@@ -40,6 +43,8 @@ export interface ReportHandle {
 export class ReportPanels implements vscode.Disposable {
   private readonly panels = new WebviewPanels<ReportPanelHost>();
   private readonly registration: vscode.Disposable;
+  /** The last report shown, while its panel is open: new reports open in its column. */
+  private lastShown: ReportPanelHost | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -60,19 +65,30 @@ export class ReportPanels implements vscode.Disposable {
 
   /** Shows `report` in a panel (a new one, or the one with the same `options.key`). */
   showReport(report: Report, options: ShowReportOptions = {}): ReportHandle {
-    const existing = this.panels.get(options.key);
-    if (existing !== undefined) {
-      existing.update(report);
-      existing.panel.reveal(options.viewColumn, options.preserveFocus ?? false);
-      return existing;
+    const viewColumn = options.viewColumn ?? this.lastShown?.panel.viewColumn;
+    let host = this.panels.get(options.key);
+    if (host !== undefined) {
+      host.update(report);
+      host.panel.reveal(viewColumn, options.preserveFocus ?? false);
+    } else {
+      const panel = vscode.window.createWebviewPanel(
+        webviewTypes.report,
+        plainText(report.title, 80),
+        { viewColumn: viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? false },
+        this.webviewOptions(),
+      );
+      host = this.adopt(panel, report, options.key);
     }
-    const panel = vscode.window.createWebviewPanel(
-      webviewTypes.report,
-      plainText(report.title, 80),
-      { viewColumn: options.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? false },
-      this.webviewOptions(),
-    );
-    return this.adopt(panel, report, options.key);
+    if (host !== this.lastShown) {
+      const shown = host;
+      this.lastShown = shown;
+      shown.onDidDispose(() => {
+        if (this.lastShown === shown) {
+          this.lastShown = undefined;
+        }
+      });
+    }
+    return host;
   }
 
   private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {

@@ -33,7 +33,7 @@ import { DiagnosticCommandError, toCommandError, withDiagnosticProgress } from '
 import { kubernetesToolsNode, kubernetesToolsService } from '../kubernetesTools.js';
 import { plainText } from '../markdown.js';
 import { pickNode, requireReady } from '../pickers.js';
-import type { ReportHandle, ReportPanels } from '../reportPanel.js';
+import type { ReportPanels } from '../reportPanel.js';
 import { conntrackMaxRefusedReport, conntrackMaxReport, conntrackMaxReportKey, conntrackViewKey, conntrackViewModel } from '../reports/conntrackReport.js';
 import { dataPlaneReport, dataPlaneReportKey } from '../reports/dataPlaneReport.js';
 import { ipvsReport, ipvsReportKey } from '../reports/ipvsReport.js';
@@ -64,19 +64,9 @@ export function registerDataPlaneCommands(services: DataPlaneCommandServices): v
   const outputs = track(new OutputDocuments(log));
   const streams = track(new ConntrackEventStreams(log));
 
-  // Reports open beside the editor, then stay in the column of the last one shown.
-  let lastReport: ReportHandle | undefined;
+  // ReportPanels keeps reports in the column of the last one shown.
   const show = (report: Report, key: string): void => {
-    const column = lastReport?.panel.viewColumn;
-    const handle = reports.showReport(report, { key, ...(column === undefined ? {} : { viewColumn: column }) });
-    if (handle !== lastReport) {
-      lastReport = handle;
-      handle.onDidDispose(() => {
-        if (lastReport === handle) {
-          lastReport = undefined;
-        }
-      });
-    }
+    reports.showReport(report, { key });
   };
 
   const loadConntrack = async (target: ConntrackTarget): Promise<ConntrackData> => {

@@ -28,7 +28,7 @@ import type { CommandServices } from '../commands.js';
 import { kubernetesToolsPod } from '../kubernetesTools.js';
 import { plainText } from '../markdown.js';
 import { pickPod, requireReady } from '../pickers.js';
-import type { ReportHandle, ReportPanels } from '../reportPanel.js';
+import type { ReportPanels } from '../reportPanel.js';
 import { digReport, digReportKey } from '../reports/digReport.js';
 import { vethReport, vethReportKey } from '../reports/vethReport.js';
 import { localizedErrorMessage, localizedProgress } from './coreText.js';
@@ -86,20 +86,9 @@ export function registerDiagnosticCommands(services: DiagnosticCommandServices):
   const { model, reports, debugPods, log } = services;
   let netnsChannel: vscode.OutputChannel | undefined;
   let lastCommand = 'ip addr';
-  // Reports open beside the editor, then stay in the column of the last one shown (instead of
-  // each opening a column further to the right).
-  let lastReport: ReportHandle | undefined;
+  // ReportPanels keeps reports in the column of the last one shown.
   const show = (report: Report, key: string): void => {
-    const column = lastReport?.panel.viewColumn;
-    const handle = reports.showReport(report, { key, ...(column === undefined ? {} : { viewColumn: column }) });
-    if (handle !== lastReport) {
-      lastReport = handle;
-      handle.onDidDispose(() => {
-        if (lastReport === handle) {
-          lastReport = undefined;
-        }
-      });
-    }
+    reports.showReport(report, { key });
   };
 
   registerCommand(
